@@ -1,0 +1,155 @@
+"""Means of correlated time series with an honest error bar.
+
+Two estimators of the error of the mean of a stationary series x_t, t = 1..T:
+
+* integrated autocorrelation time (Sokal; emcee's automatic window):
+  tau = 1 + 2 sum_{t=1}^{M} rho(t), with M the smallest lag such that M >= c tau(M);
+  err = sqrt(Var(x) tau / T). Several independent chains (columns) share one
+  autocorrelation function, averaged over chains as emcee does.
+* blocking (Flyvbjerg & Petersen 1989): the naive error of block means, with block size
+  doubled until it stops growing; the plateau value is the error.
+
+``estimate`` returns the larger of the two (conservative) inside an ``Estimate``.
+``assert_within`` is the one comparison used by every sampler test: it fails when the
+exact value lies more than ``nsigma`` error bars away.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Estimate", "autocorr", "integrated_time", "blocking", "estimate",
+           "assert_within", "combine"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean with its autocorrelation-aware standard error and the integrated time tau
+    (in units of the sampling interval of the series it came from)."""
+
+    mean: float
+    err: float
+    tau: float = 1.0
+    n: int = 0
+
+    def __format__(self, spec):
+        spec = spec or ".6g"
+        return f"{self.mean:{spec}} ± {self.err:.2g}"
+
+    def as_dict(self):
+        return {"mean": float(self.mean), "err": float(self.err), "tau": float(self.tau)}
+
+    def scaled(self, c: float) -> "Estimate":
+        return Estimate(self.mean * c, abs(c) * self.err, self.tau, self.n)
+
+
+def autocorr(x: np.ndarray) -> np.ndarray:
+    """Normalised autocorrelation function rho(t) of x (T,) or chains x (T, C), averaged
+    over chains. Computed with the FFT, zero-padded (no circular wrap)."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    T = x.shape[0]
+    n = 1 << int(np.ceil(np.log2(2 * T)))
+    d = x - x.mean(axis=0)
+    f = np.fft.rfft(d, n=n, axis=0)
+    acf = np.fft.irfft(f * np.conj(f), n=n, axis=0)[:T].mean(axis=1)
+    if acf[0] <= 0:
+        return np.ones(T) if T else acf
+    return acf / acf[0]
+
+
+def integrated_time(x: np.ndarray, c: float = 5.0) -> float:
+    """Integrated autocorrelation time with the self-consistent window M >= c tau(M)."""
+    rho = autocorr(x)
+    if rho.size < 2:
+        return 1.0
+    taus = 2.0 * np.cumsum(rho) - 1.0
+    m = np.arange(taus.size) < c * taus
+    M = int(np.argmin(m)) if not m.all() else taus.size - 1
+    return float(max(taus[M], 1.0))
+
+
+def blocking(x: np.ndarray) -> tuple[float, np.ndarray]:
+    """Blocking analysis of x (T,) or (T, C). Returns (plateau error, errors per level).
+
+    At level k the series is cut into blocks of 2^k samples; the naive error of the
+    block means is computed. The plateau is the first level whose error agrees, within
+    its own statistical uncertainty, with all later levels that have >= 16 blocks;
+    failing that, the maximum over those levels.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    T, C = x.shape
+    errs, sigs = [], []
+    b = x
+    while b.shape[0] >= 16:
+        nb = b.shape[0] * C
+        v = b.var(ddof=1) if nb > 1 else 0.0
+        e = np.sqrt(v / nb)
+        errs.append(e)
+        sigs.append(e / np.sqrt(2.0 * (nb - 1)))
+        t = b.shape[0] // 2
+        b = 0.5 * (b[:2 * t:2] + b[1:2 * t:2])
+    errs = np.asarray(errs)
+    if errs.size == 0:
+        n = T * C
+        return (float(np.sqrt(x.var(ddof=1) / n)) if n > 1 else 0.0), errs
+    for k in range(errs.size):
+        if np.all(np.abs(errs[k:] - errs[k]) <= 2.0 * np.hypot(sigs[k], np.asarray(sigs[k:]))):
+            return float(errs[k:].max()), errs
+    return float(errs.max()), errs
+
+
+def estimate(x: np.ndarray, c: float = 5.0) -> Estimate:
+    """Mean of a series x (T,) or of independent chains x (T, C) with an error that
+    accounts for autocorrelation: max(tau estimate, blocking plateau)."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    T, C = x.shape
+    if T * C == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0)
+    mean = float(x.mean())
+    if T * C == 1:
+        return Estimate(mean, float("inf"), 1.0, 1)
+    if np.ptp(x) == 0.0:
+        return Estimate(mean, 0.0, 1.0, T * C)
+    tau = integrated_time(x, c)
+    var = float(x.var(ddof=1))
+    err_tau = np.sqrt(var * tau / (T * C))
+    err_blk, _ = blocking(x)
+    return Estimate(mean, float(max(err_tau, err_blk)), tau, T * C)
+
+
+def combine(estimates) -> Estimate:
+    """Inverse-variance weighted mean of independent estimates (e.g. several J samples
+    or seeds). Estimates with zero error dominate; infinite errors are ignored."""
+    est = [e for e in estimates if np.isfinite(e.err)]
+    if not est:
+        return Estimate(float("nan"), float("inf"), float("nan"), 0)
+    if any(e.err == 0 for e in est):
+        z = [e for e in est if e.err == 0]
+        return Estimate(float(np.mean([e.mean for e in z])), 0.0, 1.0, sum(e.n for e in z))
+    w = np.array([1.0 / e.err ** 2 for e in est])
+    m = np.array([e.mean for e in est])
+    return Estimate(float(w @ m / w.sum()), float(1.0 / np.sqrt(w.sum())),
+                    float(np.mean([e.tau for e in est])), sum(e.n for e in est))
+
+
+def assert_within(est: Estimate, exact: float, nsigma: float = 4.0, abs_tol: float = 0.0,
+                  what: str = "") -> float:
+    """Assert |est.mean - exact| <= nsigma * est.err + abs_tol; return the deviation in
+    error bars. ``abs_tol`` covers a known deterministic bias (finite step, finite N) and
+    must be stated by the caller. The error bar must be finite and positive."""
+    if not (np.isfinite(est.err) and est.err >= 0):
+        raise AssertionError(f"{what}: error bar is not usable: {est}")
+    dev = abs(est.mean - exact)
+    z = dev / est.err if est.err > 0 else (0.0 if dev == 0 else np.inf)
+    if dev > nsigma * est.err + abs_tol:
+        raise AssertionError(
+            f"{what}: {est.mean:.6g} ± {est.err:.3g} (tau {est.tau:.3g}) vs exact {exact:.6g}:"
+            f" {z:.2f} error bars off (allowed {nsigma} + abs {abs_tol:g})")
+    return float(z)

@@ -1,0 +1,64 @@
+"""Error bars on an AR(1) process with known tau and variance."""
+import numpy as np
+import pytest
+from scipy.signal import lfilter
+
+from numerics.stats import Estimate, assert_within, autocorr, blocking, combine, estimate, integrated_time
+
+
+def ar1(a, T, C=1, seed=0):
+    """x_t = a x_{t-1} + sqrt(1 - a^2) e_t: stationary variance 1, rho(t) = a^t,
+    tau = (1 + a)/(1 - a)."""
+    rng = np.random.default_rng(seed)
+    e = rng.standard_normal((T, C))
+    e[0] /= np.sqrt(1 - a * a)  # start in the stationary law
+    return lfilter([np.sqrt(1 - a * a)], [1, -a], e, axis=0)
+
+
+@pytest.mark.parametrize("a", [0.0, 0.5, 0.9])
+def test_tau_and_acf(a):
+    x = ar1(a, 200_000, seed=1)
+    tau_exact = (1 + a) / (1 - a)
+    assert abs(integrated_time(x) / tau_exact - 1) < 0.1
+    rho = autocorr(x)
+    np.testing.assert_allclose(rho[:4], a ** np.arange(4), atol=0.02)
+    assert abs(x.var() - 1) < 0.05
+
+
+def test_error_matches_exact_standard_error():
+    a, T = 0.9, 50_000
+    tau_exact = (1 + a) / (1 - a)
+    err_exact = np.sqrt(tau_exact / T)
+    est = estimate(ar1(a, T, seed=2))
+    assert abs(est.err / err_exact - 1) < 0.2
+    blk, levels = blocking(ar1(a, T, seed=3))
+    assert abs(blk / err_exact - 1) < 0.25
+    assert levels[0] < blk  # naive error underestimates
+
+
+def test_coverage_over_independent_runs():
+    """About 95 % of independent runs must fall within 2 error bars of the true mean 0."""
+    a, T, C = 0.8, 4000, 400
+    x = ar1(a, T, C, seed=4)
+    z = np.array([estimate(x[:, k]).mean / estimate(x[:, k]).err for k in range(C)])
+    frac = np.mean(np.abs(z) < 2)
+    assert 0.90 < frac < 0.995
+    # several chains at once
+    est = estimate(x[:, :8])
+    assert_within(est, 0.0, 4.0, what="AR(1) chains")
+    assert abs(est.tau / ((1 + a) / (1 - a)) - 1) < 0.25
+
+
+def test_assert_within_fails_when_it_should():
+    with pytest.raises(AssertionError):
+        assert_within(Estimate(1.0, 0.1), 2.0, 4.0)
+    assert assert_within(Estimate(1.0, 0.1), 1.2, 4.0) == pytest.approx(2.0)
+    with pytest.raises(AssertionError):
+        assert_within(Estimate(1.0, float("nan")), 1.0)
+
+
+def test_combine_and_constant():
+    c = combine([Estimate(1.0, 0.1), Estimate(2.0, 0.1)])
+    assert c.mean == pytest.approx(1.5) and c.err == pytest.approx(0.1 / np.sqrt(2))
+    e = estimate(np.ones(100))
+    assert e.mean == 1 and e.err == 0
