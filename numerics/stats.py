@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Estimate", "autocorr", "integrated_time", "blocking", "estimate",
-           "assert_within", "combine"]
+           "assert_within", "combine", "difference"]
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,13 @@ def combine(estimates) -> Estimate:
     m = np.array([e.mean for e in est])
     return Estimate(float(w @ m / w.sum()), float(1.0 / np.sqrt(w.sum())),
                     float(np.mean([e.tau for e in est])), sum(e.n for e in est))
+
+
+def difference(a: Estimate, b: Estimate) -> Estimate:
+    """a - b for estimates from independent (or, conservatively, any) runs: errors added
+    in quadrature."""
+    return Estimate(a.mean - b.mean, float(np.hypot(a.err, b.err)), max(a.tau, b.tau),
+                    min(a.n, b.n))
 
 
 def assert_within(est: Estimate, exact: float, nsigma: float = 4.0, abs_tol: float = 0.0,
