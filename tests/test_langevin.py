@@ -106,3 +106,22 @@ def test_bad_input(kw):
     args.update(kw)
     with pytest.raises(ValueError):
         LangevinSampler(J, builtin_kernels("tanh"), **args)
+
+
+def test_gpu_backend_logic_on_numpy():
+    """The CuPy backend's algorithm, run with numpy as its array module, is exact too."""
+    from numerics.langevin_gpu import CupyBackend, available
+
+    N, g, eta, beta = 120, 0.5, 0.1, 2.0
+    J = couplings(N, 0.0, rng=np.random.default_rng(11))
+    A = np.eye(N) - g * J
+    Minv = np.linalg.inv(A.T @ A + 2 * eta * np.eye(N))
+    s = LangevinSampler(J, builtin_kernels("linear"), g, beta, eta=eta, replicas=4,
+                        response=0.01, rng=np.random.default_rng(12), dt=0.1,
+                        backend=CupyBackend(xp=np))
+    r = s.run(8000, burn=1000, thin=10, progress=False)
+    assert_within(r.q, np.trace(Minv) / (beta * N), NSIG, what="q (array backend)")
+    assert_within(r.energy, 1 / (2 * beta), NSIG, what="energy (array backend)")
+    assert abs(r.chi_resp.mean - s.s @ Minv @ s.s / N) < 1e-6
+    ok, why = available(builtin_kernels("tanh"))
+    assert ok or why
