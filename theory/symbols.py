@@ -30,9 +30,10 @@ m, k, mh, kh = sp.symbols("m k mh kh", real=True)
 
 # zero-temperature (Laplace) scaling variables
 chi, chih, Qh0, kappa, Gamma = sp.symbols("chi chih Qh0 kappa Gamma", real=True)
+R1, Delta, k0, mh0 = sp.symbols("R1 Delta k0 mh0", real=True)
 
 SYMBOLS: dict[str, sp.Symbol] = {
     s.name: s
     for s in (x, u, v, w, g, gamma, beta, eta, J0, I0, sI, n, q, Q, r, R, qh, Qh, rh, Rh,
-              m, k, mh, kh, chi, chih, Qh0, kappa, Gamma)
+              m, k, mh, kh, chi, chih, Qh0, kappa, Gamma, R1, Delta, k0, mh0)
 }
