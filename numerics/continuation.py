@@ -1,0 +1,151 @@
+"""Continuation of saddle-point solutions along a path of parameter points, and `solve`.
+
+``continuation`` is a generator: it yields one SaddleResult per point of the path, each
+Newton solve started from a linear extrapolation of the previous two solutions; when a step
+fails it is bisected (up to ``max_halvings`` times) before giving up with success=False.
+``solve`` drives it from the exact g = 0 solution up to the requested point.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from theory.model import Model, ModelError, Point
+
+from .result import SaddleResult
+from .saddle import KINDS, Problem, compiled_for, newton
+
+
+def _interp(p0: Point, p1: Point, t: float) -> Point:
+    vals = {}
+    for f in dataclasses.fields(Point):
+        a, b = getattr(p0, f.name), getattr(p1, f.name)
+        if f.name == "beta" and a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b):
+            vals[f.name] = math.exp((1 - t) * math.log(a) + t * math.log(b))  # log-scale in beta
+        else:
+            vals[f.name] = (1 - t) * a + t * b
+    return Point(**vals)
+
+
+def continuation(model, points, *, kind="finite", branch="full", x0=None, tol=1e-10,
+                 method="hybr", n_gh=48, max_halvings=6, progress=False):
+    """Yield a SaddleResult for each Point in ``points``, continuing from ``x0``.
+
+    ``x0`` is the solution at ``points[0]`` or a start for it (a sequence in the declared
+    order of the order parameters). Intermediate points inserted by step halving are not
+    yielded.
+    """
+    cm = compiled_for(model, kind, branch)
+    points = list(points)
+    if not points:
+        return
+    prev_pt, prev_x, prev2 = None, None, None
+    it = tqdm(points, disable=not progress, desc=f"continuation ({kind})", leave=False)
+    for pt in it:
+        if prev_x is None:
+            start = np.asarray(x0 if x0 is not None else default_start(cm, pt, kind), dtype=float)
+            res = newton(Problem(cm, pt, n_gh), start, tol=tol, method=method, kind=kind, branch=branch)
+        else:
+            res = _step(cm, prev_pt, pt, prev_x, prev2, kind, branch, tol, method, n_gh, max_halvings)
+        yield res
+        if not res.success:
+            return
+        prev2 = (prev_pt, prev_x)
+        prev_pt, prev_x = pt, np.array(list(res.x.values())[: len(cm.derived.order_params)])
+
+
+def _step(cm, p0, p1, x_prev, prev2, kind, branch, tol, method, n_gh, max_halvings):
+    """Newton at p1 from x_prev (extrapolated), bisecting the step on failure."""
+    t_done, x_cur, pt_cur = 0.0, x_prev, p0
+    dt = 1.0
+    last = None
+    for _ in range(64):
+        t_next = min(1.0, t_done + dt)
+        pt_next = _interp(p0, p1, t_next)
+        start = x_cur
+        if prev2 is not None and prev2[0] is not None and dt == 1.0 and t_done == 0.0:
+            start = 2 * x_cur - prev2[1]        # secant extrapolation for equal steps
+        res = newton(Problem(cm, pt_next, n_gh), start, tol=tol, method=method, kind=kind, branch=branch)
+        if not res.success and start is not x_cur:
+            res = newton(Problem(cm, pt_next, n_gh), x_cur, tol=tol, method=method, kind=kind, branch=branch)
+        last = res
+        if res.success:
+            t_done, x_cur, pt_cur = t_next, np.array(list(res.x.values())[: len(x_cur)]), pt_next
+            if t_done >= 1.0:
+                return res
+            dt = min(dt * 2, 1.0 - t_done)
+        else:
+            dt /= 2
+            if dt < 2.0**-max_halvings:
+                break
+    return dataclasses.replace(last, success=False, status=1,
+                               message=f"continuation stalled at t = {t_done:.4f} of the step "
+                                       f"towards {p1}: {last.message}")
+
+
+def default_start(cm, pt: Point, kind: str):
+    """A start for Newton: zeros (the g = 0 solution has all conjugates and Q, R zero) with
+    q from the single-site average; for the chaotic scaling the static cavity q."""
+    d = cm.derived
+    names = [s.name for s in d.order_params]
+    x = np.zeros(len(names))
+    if kind == "chaotic":
+        qc = _cavity_guess(d.model, pt.g)
+        if "q" in names:
+            x[names.index("q")] = qc
+        if "Q" in names:
+            x[names.index("Q")] = 0.0
+        return x
+    if "q" in names:
+        x[names.index("q")] = 0.0
+    return x
+
+
+def _cavity_guess(model: Model, g: float) -> float:
+    """Start value only: iterate q <- E_z phi(g sqrt(q) z)^2 (static cavity, gamma = 0)."""
+    import sympy as sp
+    from theory.symbols import x as xs
+    f = sp.lambdify(xs, model.phi, "numpy")
+    z, w = np.polynomial.hermite_e.hermegauss(80)
+    w = w / w.sum()
+    q = 1.0
+    for _ in range(500):
+        q = float(w @ np.asarray(f(g * math.sqrt(q) * z), dtype=float) ** 2)
+    return max(q, 1e-3)
+
+
+def solve(model: Model | str = "tanh", point: Point | None = None, *, kind: str = "finite",
+          branch: str = "full", x0=None, tol: float = 1e-10, method: str = "hybr",
+          n_gh: int = 48, g_step: float = 0.1, progress: bool = False) -> SaddleResult:
+    """Solve the saddle-point equations at ``point``.
+
+    Without ``x0`` the solution is continued from g = 0 (exact start) in steps of at most
+    ``g_step``; for kind="chaotic" (zero temperature, q - Q finite) Newton starts from the
+    static cavity solution at the target point.
+    """
+    if point is None:
+        raise ModelError("a parameter point is required, e.g. Point(g=1.2, gamma=0.0, beta=10)")
+    if kind not in KINDS:
+        raise ModelError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind in ("laplace", "chaotic") and math.isfinite(point.beta):
+        raise ModelError(f"kind={kind!r} is a zero-temperature scaling: use beta=inf")
+    if kind == "finite" and not math.isfinite(point.beta):
+        raise ModelError("beta=inf needs a zero-temperature scaling: kind='laplace' or 'chaotic'")
+    if x0 is not None or kind == "chaotic":
+        path = [point]
+    else:
+        nsteps = max(1, int(math.ceil(point.g / g_step)))
+        path = [dataclasses.replace(point, g=point.g * i / nsteps) for i in range(nsteps + 1)]
+    result = None
+    for result in continuation(model, path, kind=kind, branch=branch, x0=x0, tol=tol,
+                               method=method, n_gh=n_gh, progress=progress):
+        pass
+    if result is None:
+        raise RuntimeError("continuation produced no result")
+    if not result.success or result.point.get("g") != point.g:
+        return dataclasses.replace(result, success=False, status=max(result.status, 1),
+                                   message=f"could not reach g = {point.g}: {result.message}")
+    return result
