@@ -177,22 +177,30 @@ def main(argv=None):
     burn = a.steps // 2 if a.burn is None else a.burn
     rows = []
     t0 = time.perf_counter()
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+
+    def save():  # after every block, so an interrupted run keeps what it measured
+        merged = merge_inits(rows)
+        fits = fit_exponents(merged)
+        meta = dict(args=vars(a), burn=burn, wall_s=time.perf_counter() - t0,
+                    machine=platform.node(), processor=platform.processor(),
+                    cpus=os.cpu_count(), q_cavity=Q_CAVITY)
+        with open(a.out, "w") as fh:
+            json.dump(dict(meta=meta, fits=fits, merged=merged, rows=rows), fh, indent=1)
+        return merged, fits
+
     for N in a.N:
         for seed in a.seeds:
             rows += run_block(N, a.gamma, a.gs, a.betas, a.inits, a.replicas, a.steps, burn,
                               seed, a.thin, a.backend, a.eta)
             print(f"N={N} seed={seed} gamma={a.gamma}: {time.perf_counter() - t0:.0f}s", flush=True)
+            save()
             if a.chaos_g > 0:
                 rows += run_block(N, 0.0, [a.chaos_g], a.betas, a.inits, a.replicas, a.steps,
                                   burn, seed, a.thin, a.backend, a.eta)
                 print(f"N={N} seed={seed} gamma=0: {time.perf_counter() - t0:.0f}s", flush=True)
-    merged = merge_inits(rows)
-    fits = fit_exponents(merged)
-    meta = dict(args=vars(a), burn=burn, wall_s=time.perf_counter() - t0, machine=platform.node(),
-                processor=platform.processor(), cpus=os.cpu_count(), q_cavity=Q_CAVITY)
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    with open(a.out, "w") as fh:
-        json.dump(dict(meta=meta, fits=fits, merged=merged, rows=rows), fh, indent=1)
+                save()
+    merged, fits = save()
     for f in fits:
         print(f"N={f['N']:5d} gamma={f['gamma']} g={f['g']}: p = {f['p']:.3f} ± {f['p_err']:.3f}"
               f"  local {np.round(f['local_slopes'], 3).tolist()}  q={np.round(f['q'], 5).tolist()}")

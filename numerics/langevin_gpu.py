@@ -21,9 +21,18 @@ __all__ = ["available", "CupyBackend"]
 _SUPPORTED = ("tanh", "linear", "erf")
 
 
+def phi_name(kernels) -> str:
+    """'tanh' for the builtin kernels or a generated model labelled 'phi=tanh' (default U);
+    '' for anything else (a custom U is part of the label and is not supported here)."""
+    name = getattr(kernels, "name", "") or ""
+    if name.startswith("phi="):
+        name = name[4:]
+    return name if name in _SUPPORTED else ""
+
+
 def available(kernels) -> tuple[bool, str]:
     """(True, '') when CuPy imports, a GPU is visible and the kernels are builtin ones."""
-    if getattr(kernels, "name", "") not in _SUPPORTED:
+    if not phi_name(kernels):
         return False, f"phi {getattr(kernels, 'name', '')!r} is not one of {_SUPPORTED}"
     try:
         import cupy
@@ -76,7 +85,7 @@ class CupyBackend:
         self.g = xp.asarray(s.g)[:, None]
         self.beta = xp.asarray(s.beta)
         self.src = xp.asarray(s.src)
-        self.f = _phi_pair(xp, s.kernels.name)
+        self.f = _phi_pair(xp, phi_name(s.kernels))
         seed = int(s.rng.integers(2 ** 63))
         self.rng = xp.random.default_rng(seed)
         self.E, self.grad = self._evaluate(self.X, s.eta)
