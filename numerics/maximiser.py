@@ -1,0 +1,648 @@
+"""Local maxima of a site function H(x) on the real line, and zero-temperature averages.
+
+A *site kernel* is the pair of numba functions the code generator writes for the site
+exponent (THEORY.md, section 2, "The RS result"):
+
+    site(nodes, p, out)        out[k, j] at x = nodes[j]     (float64[:], float64[:], float64[:, :])
+    site_point(x, p, out)      out[k] at one x               (float64, float64[:], float64[:])
+
+with rows out[0] = H, out[1] = dH/dx, out[2] = d2H/dx2, out[3:] = observables O_1..O_K.
+p[0:n_fields] hold the Gaussian fields; the rest of p is passed through untouched.
+The kernels are passed to the compiled routines here as first-class functions of fixed
+signature, so the routines compile once, whatever the model.
+
+Locating every local maximum (``_scan``): a grid of spacing x_scale/2 on
+[x_hint - 4 x_scale, x_hint + 4 x_scale], extended outwards with doubling steps until
+H < max H - depth with H decreasing outwards at both ends; then every interval is checked
+against one smooth piece -- the change of H against the Hermite-corrected trapezoid of
+H_x, the change of H_x against the trapezoid of H_xx, and the cubic Hermite model of H_x
+for a hidden pair of roots -- and bisected until it passes. These tests are relative, so
+they cost the same for a peak of width 10 as for one of width 1e-4 (beta = 1e8): H_x then
+is beta times an O(1) function. Intervals that still fail at 1e-9 x_scale hold a kink of
+H (piecewise-linear phi: H_x or H_xx jumps) and are recorded. Sign changes of H_x are
+refined by safeguarded Newton-bisection; a maximum where H_x jumps from + to - (a corner)
+is found by bisection and flagged.
+
+Zero temperature (THEORY.md, "Zero temperature"): exp(beta H0) concentrates on the global
+maximiser x*(fields) of H0, so site averages become O_k(x*). Two maxima whose heights
+differ by less than tie_atol + tie_rtol |H| are a tie: which one wins is then not decided
+by the data in double precision. A tie is never resolved by picking one: the tied maxima
+are weighted as the beta -> infinity limit of exp(beta H0) does, in proportion to
+|H0''(x_k)|^(-1/2) (Laplace); a corner maximum tied with a smooth one has weight 0
+(its Laplace mass is O(1/beta) against O(beta^-1/2)); among corners only, equal weights.
+"""
+from __future__ import annotations
+
+import functools
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import numba
+from numba import njit, types
+
+from .gauss import field_nodes
+
+# ------------------------------------------------------------------------------------
+# kernel contract and status codes
+# ------------------------------------------------------------------------------------
+
+SITE_POINT_SIGNATURE = types.void(types.float64, types.float64[:], types.float64[:])
+SITE_SIGNATURE = types.void(types.float64[:], types.float64[:], types.float64[:, :])
+SitePoint = types.FunctionType(SITE_POINT_SIGNATURE)
+Site = types.FunctionType(SITE_SIGNATURE)
+
+OK = 0
+NONFINITE = 1        # the kernel returned NaN or inf for H, H_x or H_xx
+UNCONFINED = 2       # H does not decay at large |x|: the integral does not exist
+CAPACITY = 4         # workspace limits reached: some structure may have been missed
+NOT_CONVERGED = 8    # quadrature error estimate above the requested tolerance
+MISSED_PEAK = 16     # a quadrature node found H above the located maximum
+NO_MAXIMUM = 32      # no local maximum found
+
+STATUS_TEXT = {
+    NONFINITE: "kernel returned a non-finite H, H_x or H_xx",
+    UNCONFINED: "H does not decay at large |x|",
+    CAPACITY: "workspace capacity reached (too much structure in H)",
+    NOT_CONVERGED: "inner quadrature did not reach the requested tolerance",
+    MISSED_PEAK: "a quadrature node lies above the located maximum of H",
+    NO_MAXIMUM: "no local maximum of H found",
+}
+
+
+def describe_status(status: int) -> str:
+    """Human-readable text for a status bit set (0 -> 'ok')."""
+    status = int(status)
+    if status == 0:
+        return "ok"
+    return "; ".join(text for bit, text in STATUS_TEXT.items() if status & bit)
+
+
+def run_chunks(chunk_fn, m, *args, nrow, outputs, threads=None, per_thread=4):
+    """Call the nogil kernel chunk_fn(*args, i0, i1, nrow, *outputs) over node ranges
+    [i0, i1) covering 0..m-1, on a pool of threads (contiguous ranges keep neighbouring
+    nodes together, so each can start from its predecessor's maximiser)."""
+    threads = numba.get_num_threads() if threads is None else max(1, int(threads))
+    nchunks = max(1, min(m, per_thread * threads)) if threads > 1 else 1
+    bounds = [(c * m) // nchunks for c in range(nchunks + 1)]
+    if nchunks == 1:
+        chunk_fn(*args, 0, m, nrow, *outputs)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(chunk_fn, *args, bounds[c], bounds[c + 1], nrow, *outputs)
+                   for c in range(nchunks)]
+        for f in futures:
+            f.result()
+
+
+_NROW_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def kernel_rows(site_point, p, n_obs=None) -> int:
+    """Number of rows 3 + K written by ``site_point`` (K observables).
+
+    Given ``n_obs`` this is 3 + n_obs. Otherwise the pure-Python version of the kernel is
+    called with output buffers of growing length until it accepts one: generated kernels
+    check the length and raise ValueError, plain ones raise IndexError when too short.
+    """
+    if n_obs is not None:
+        if int(n_obs) < 0:
+            raise ValueError("n_obs must be >= 0")
+        return 3 + int(n_obs)
+    py = getattr(site_point, "py_func", site_point)
+    try:
+        return _NROW_CACHE[py]
+    except (KeyError, TypeError):
+        pass
+    pp = np.array(p, dtype=np.float64)
+    for nrow in range(3, 259):
+        try:
+            py(0.0, pp, np.zeros(nrow))
+        except (ValueError, IndexError):
+            continue
+        try:
+            _NROW_CACHE[py] = nrow
+        except TypeError:
+            pass
+        return nrow
+    raise ValueError("could not infer the number of kernel outputs; pass n_obs")
+
+
+# ------------------------------------------------------------------------------------
+# workspace sizes and tolerances of the scan
+# ------------------------------------------------------------------------------------
+
+CORE_HALF = 8          # grid points on each side of the centre, spacing x_scale / 2
+CAPC = 512             # coarse grid capacity (core + extensions)
+CAP = 4096             # refined scan points
+DEPTH = 96             # subdivision stack
+CAPS = 256             # stationary points
+MAXEXT = 240           # doubling steps per side before H is declared unconfined
+TOL_H = 1e-3           # relative test of H(b) - H(a) against the Hermite model of H_x
+TOL_D = 5e-2           # relative test of H_x(b) - H_x(a) against the trapezoid of H_xx
+KINK_REL = 1e-9        # kinks are located to KINK_REL * x_scale
+DEEP_DIV = 16.0        # intervals far below the maximum are refined to x_scale/2/DEEP_DIV
+
+# rows of the stationary-point table
+SX, SH, SD, SC, STYPE, SCORNER, SINT, SPOL = range(8)
+
+
+@njit(cache=True)
+def workspace(nrow):
+    """Work arrays for one thread: (buf, best, crs, pts, stk, st, stO)."""
+    return (np.empty(nrow), np.empty(nrow), np.empty((4, CAPC)), np.empty((5, CAP)),
+            np.empty((4, DEPTH)), np.empty((8, CAPS)), np.empty((CAPS, nrow)))
+
+
+@njit(cache=True)
+def _finite3(buf):
+    return np.isfinite(buf[0]) and np.isfinite(buf[1]) and np.isfinite(buf[2])
+
+
+@njit(cache=True)
+def _judge(xa, Ha, da, ca, xb, Hb, db, cb):
+    """0: one smooth piece; 1: not (kink or unresolved); 2: maybe two hidden roots of H_x."""
+    h = xb - xa
+    dH = Hb - Ha
+    e1 = abs(dH - (0.5 * h * (da + db) + h * h * (ca - cb) / 12.0))
+    s1 = abs(dH) + 0.5 * h * (abs(da) + abs(db)) + h * h * (abs(ca) + abs(cb)) / 12.0
+    if e1 > TOL_H * s1 + 1e-13 * (abs(Ha) + abs(Hb)) + 1e-300:
+        return 1
+    dd = db - da
+    e2 = abs(dd - 0.5 * h * (ca + cb))
+    s2 = abs(dd) + 0.5 * h * (abs(ca) + abs(cb))
+    if e2 > TOL_D * s2 + 1e-13 * (abs(da) + abs(db)) + 1e-300:
+        return 1
+    if (da > 0.0 and db > 0.0) or (da < 0.0 and db < 0.0):
+        m0 = h * ca
+        m1 = h * cb
+        a3 = 2.0 * da + m0 - 2.0 * db + m1
+        a2 = -3.0 * da - 2.0 * m0 + 3.0 * db - m1
+        thr = 0.25 * min(abs(da), abs(db))
+        sg = 1.0 if da > 0.0 else -1.0
+        # stationary points of the cubic: 3 a3 t^2 + 2 a2 t + m0 = 0
+        qa = 3.0 * a3
+        qb = 2.0 * a2
+        qc = m0
+        ts = np.empty(2)
+        nt = 0
+        if qa == 0.0:
+            if qb != 0.0:
+                ts[0] = -qc / qb
+                nt = 1
+        else:
+            disc = qb * qb - 4.0 * qa * qc
+            if disc >= 0.0:
+                sq = np.sqrt(disc)
+                qq = -0.5 * (qb + (sq if qb >= 0.0 else -sq))
+                if qq != 0.0:
+                    ts[0] = qq / qa
+                    ts[1] = qc / qq
+                    nt = 2
+                else:
+                    ts[0] = 0.0
+                    nt = 1
+        for i in range(nt):
+            t = ts[i]
+            if 0.0 < t < 1.0:
+                g = ((a3 * t + a2) * t + m0) * t + da
+                if sg * g < thr:
+                    return 2
+    return 0
+
+
+@njit(cache=True)
+def _scan(sp, p, c, xs, depth, buf, crs, pts, stk):
+    """Sorted scan points pts[0:4, :n] = (x, H, H_x, H_xx); pts[4, i] = 1 when the
+    interval (x_{i-1}, x_i) holds a kink. Returns (n, max H seen, status)."""
+    hs = 0.5 * xs
+    mid = CAPC // 2
+    lo = mid - CORE_HALF
+    hi = mid + CORE_HALF
+    hmax = -np.inf
+    for j in range(lo, hi + 1):
+        x = c + (j - mid) * hs
+        sp(x, p, buf)
+        if not _finite3(buf):
+            return 0, hmax, NONFINITE
+        crs[0, j] = x
+        crs[1, j] = buf[0]
+        crs[2, j] = buf[1]
+        crs[3, j] = buf[2]
+        if buf[0] > hmax:
+            hmax = buf[0]
+    status = 0
+    stepl = hs
+    stepr = hs
+    done = False
+    for it in range(MAXEXT):
+        okl = crs[1, lo] < hmax - depth and crs[2, lo] > 0.0
+        okr = crs[1, hi] < hmax - depth and crs[2, hi] < 0.0
+        if okl and okr:
+            done = True
+            break
+        if not okl:
+            if lo == 0:
+                return 0, hmax, CAPACITY
+            stepl *= 2.0
+            x = crs[0, lo] - stepl
+            sp(x, p, buf)
+            if not _finite3(buf):
+                return 0, hmax, NONFINITE | UNCONFINED
+            lo -= 1
+            crs[0, lo] = x
+            crs[1, lo] = buf[0]
+            crs[2, lo] = buf[1]
+            crs[3, lo] = buf[2]
+            if buf[0] > hmax:
+                hmax = buf[0]
+        if not okr:
+            if hi == CAPC - 1:
+                return 0, hmax, CAPACITY
+            stepr *= 2.0
+            x = crs[0, hi] + stepr
+            sp(x, p, buf)
+            if not _finite3(buf):
+                return 0, hmax, NONFINITE | UNCONFINED
+            hi += 1
+            crs[0, hi] = x
+            crs[1, hi] = buf[0]
+            crs[2, hi] = buf[1]
+            crs[3, hi] = buf[2]
+            if buf[0] > hmax:
+                hmax = buf[0]
+    if not done:
+        return 0, hmax, UNCONFINED
+
+    hkink = KINK_REL * xs
+    hdeep = hs / DEEP_DIV
+    n = 0
+    for r in range(4):
+        pts[r, 0] = crs[r, lo]
+    pts[4, 0] = 0.0
+    n = 1
+    for j in range(lo + 1, hi + 1):
+        sd = 1
+        for r in range(4):
+            stk[r, 0] = crs[r, j]
+        while sd > 0:
+            xa = pts[0, n - 1]
+            Ha = pts[1, n - 1]
+            da = pts[2, n - 1]
+            ca = pts[3, n - 1]
+            xb = stk[0, sd - 1]
+            Hb = stk[1, sd - 1]
+            db = stk[2, sd - 1]
+            cb = stk[3, sd - 1]
+            h = xb - xa
+            v = _judge(xa, Ha, da, ca, xb, Hb, db, cb)
+            deep = max(Ha, Hb) < hmax - depth
+            hlim = hdeep if deep else hkink
+            if v != 0 and h > hlim and sd < DEPTH:
+                xm = 0.5 * (xa + xb)
+                if xm <= xa or xm >= xb:
+                    v = 0
+                else:
+                    sp(xm, p, buf)
+                    if not _finite3(buf):
+                        return 0, hmax, NONFINITE
+                    stk[0, sd] = xm
+                    stk[1, sd] = buf[0]
+                    stk[2, sd] = buf[1]
+                    stk[3, sd] = buf[2]
+                    if buf[0] > hmax:
+                        hmax = buf[0]
+                    sd += 1
+                    continue
+            if v != 0 and sd >= DEPTH:
+                status |= CAPACITY
+            if n >= CAP:
+                return n, hmax, status | CAPACITY
+            for r in range(4):
+                pts[r, n] = stk[r, sd - 1]
+            pts[4, n] = 1.0 if (v == 1 and not deep) else 0.0
+            n += 1
+            sd -= 1
+    return n, hmax, status
+
+
+@njit(cache=True)
+def _jumps(xa, da, ca, xb, db, cb):
+    """Size of the part of H_x(b) - H_x(a) and H_xx(b) - H_xx(a) that a smooth H would
+    not produce over [a, b] (relative to the derivatives' scale)."""
+    h = xb - xa
+    j1 = abs(db - da - 0.5 * h * (ca + cb)) / (abs(da) + abs(db) + 1e-300)
+    j2 = abs(cb - ca) / (abs(ca) + abs(cb) + 1e-300)
+    return j1 + j2
+
+
+@njit(cache=True)
+def _locate_kink(sp, p, xa, da, ca, xb, db, cb, buf):
+    """Narrow an interval holding a kink of H (a jump of H_x or H_xx) to adjacent
+    doubles, by bisection towards the half that carries the jump. Returns the left
+    end of the final interval (every point strictly left of it lies on one branch and
+    every point right of the right end on the other), or the midpoint of the input
+    when no jump is visible."""
+    j0 = _jumps(xa, da, ca, xb, db, cb)
+    if not j0 > 1e-6:
+        return 0.5 * (xa + xb)
+    for it in range(80):
+        xm = 0.5 * (xa + xb)
+        if not (xa < xm < xb):
+            break
+        sp(xm, p, buf)
+        dm = buf[1]
+        cm = buf[2]
+        jl = _jumps(xa, da, ca, xm, dm, cm)
+        jr = _jumps(xm, dm, cm, xb, db, cb)
+        if jl >= jr:
+            xb = xm
+            db = dm
+            cb = cm
+        else:
+            xa = xm
+            da = dm
+            ca = cm
+    return xa
+
+
+@njit(cache=True)
+def _root(sp, p, xa, fa, xb, fb, row, shift, xtol_abs, xtol_rel, x0, buf, best):
+    """Root of f = out[row] - shift, f' = out[row + 1], bracketed by fa, fb of opposite
+    signs (either may be 0). Safeguarded Newton-bisection (rtsafe) from x0 if it lies
+    inside the bracket, else from the secant point. ``best`` holds the
+    kernel output at the returned point. Returns (x, jump, status): jump = 1 when f jumps
+    across the returned point (a corner of H when row = 1)."""
+    if fa == 0.0 or fb == 0.0:
+        x = xa if fa == 0.0 else xb
+        sp(x, p, best)
+        if not _finite3(best):
+            return x, 0, NONFINITE
+        return x, 0, 0
+    if fa < 0.0:
+        lo = xa
+        hi = xb
+    else:
+        lo = xb
+        hi = xa
+    x = x0
+    if not (min(xa, xb) < x < max(xa, xb)):
+        x = xa - fa * (xb - xa) / (fb - fa)
+    if not (min(xa, xb) < x < max(xa, xb)):
+        x = 0.5 * (xa + xb)
+    dxold = abs(xb - xa)
+    dx = dxold
+    bestf = np.inf
+    bx = x
+    bfp = 0.0
+    by_step = False
+    for it in range(200):
+        sp(x, p, buf)
+        if not _finite3(buf):
+            return x, 0, NONFINITE
+        f = buf[row] - shift
+        fp = buf[row + 1]
+        if abs(f) < bestf:
+            bestf = abs(f)
+            bx = x
+            bfp = fp
+            for r in range(buf.shape[0]):
+                best[r] = buf[r]
+        if f == 0.0:
+            by_step = True
+            break
+        if f < 0.0:
+            lo = x
+        else:
+            hi = x
+        xl = min(lo, hi)
+        xh = max(lo, hi)
+        tol = xtol_abs + xtol_rel * abs(x)
+        if row == 1 and fp < 0.0:
+            tol += xtol_rel / np.sqrt(-fp)
+        newton = False
+        if fp != 0.0:
+            step = -f / fp
+            if abs(step) <= tol and xl - tol <= x + step <= xh + tol:
+                by_step = True
+                break
+            xn = x + step
+            if xl < xn < xh and abs(2.0 * f) <= abs(dxold * fp):
+                newton = True
+        dxold = dx
+        if newton:
+            dx = xn - x
+        else:
+            xn = 0.5 * (lo + hi)
+            dx = xn - x
+        if xh - xl <= tol or xn <= xl or xn >= xh:
+            break
+        x = xn
+    jump = 0
+    if not by_step:
+        width = abs(hi - lo)
+        if bestf > 100.0 * abs(bfp) * max(width, 1e-300) * (1.0 + 1e-3) + 1e-300:
+            jump = 1
+    return bx, jump, 0
+
+
+@njit(cache=True)
+def _sgn(d):
+    return 1.0 if d >= 0.0 else -1.0
+
+
+@njit(cache=True)
+def _stationary(sp, p, pts, n, xs, minima_above, buf, best, st, stO):
+    """Stationary points from sign changes of H_x between scan points, in x order.
+
+    Maxima are always refined (their full kernel output goes to stO[k]). A minimum is
+    refined only when both bracketing scan points have H >= minima_above; otherwise its
+    row holds the lower bracketing point with SPOL = 0 (its H is then an upper bound).
+    Returns (count, status)."""
+    ns = 0
+    status = 0
+    for i in range(n - 1):
+        sa = _sgn(pts[2, i])
+        sb = _sgn(pts[2, i + 1])
+        if sa == sb:
+            continue
+        if ns >= CAPS:
+            return ns, status | CAPACITY
+        ismax = sa > 0.0
+        st[STYPE, ns] = 1.0 if ismax else -1.0
+        st[SINT, ns] = i
+        if ismax or min(pts[1, i], pts[1, i + 1]) >= minima_above:
+            x, jump, s = _root(sp, p, pts[0, i], pts[2, i], pts[0, i + 1], pts[2, i + 1],
+                               1, 0.0, 1e-300, 2e-16, np.nan, buf, best)
+            if s != 0:
+                return ns, status | s
+            st[SX, ns] = x
+            st[SH, ns] = best[0]
+            st[SD, ns] = best[1]
+            st[SC, ns] = best[2]
+            st[SCORNER, ns] = jump
+            st[SPOL, ns] = 1.0
+            if ismax:
+                for r in range(best.shape[0]):
+                    stO[ns, r] = best[r]
+        else:
+            k = i if pts[1, i] <= pts[1, i + 1] else i + 1
+            st[SX, ns] = pts[0, k]
+            st[SH, ns] = pts[1, k]
+            st[SD, ns] = pts[2, k]
+            st[SC, ns] = pts[3, k]
+            st[SCORNER, ns] = 0.0
+            st[SPOL, ns] = 0.0
+        ns += 1
+    return ns, status
+
+
+@njit(cache=True)
+def _maxima(sp, p, x_hint, xs, depth, buf, best, crs, pts, stk, st, stO):
+    """Scan and refine the maxima only. Returns (n_scan, n_stationary, hmax, status)."""
+    n, hmax, status = _scan(sp, p, x_hint, xs, depth, buf, crs, pts, stk)
+    if status & (NONFINITE | UNCONFINED) or n == 0:
+        return n, 0, hmax, status
+    ns, s = _stationary(sp, p, pts, n, xs, np.inf, buf, best, st, stO)
+    status |= s
+    for k in range(ns):
+        if st[STYPE, k] > 0.0 and st[SH, k] > hmax:
+            hmax = st[SH, k]
+    return n, ns, hmax, status
+
+
+@njit(cache=True)
+def _is_tie(h1, h2, tie_atol, tie_rtol):
+    return h1 - h2 <= tie_atol + tie_rtol * max(abs(h1), abs(h2))
+
+
+@njit(cache=True)
+def _node_max(sp, p, x_hint, xs, depth, tie_atol, tie_rtol, ws, obs):
+    """Global maximum of H0 at one field node: fills obs[:] with the (tie-weighted)
+    observables at the maximiser. Returns (H*, x*, n_max, n_tied, gap, status) where gap
+    is H* minus the best other maximum (inf if there is none)."""
+    buf, best, crs, pts, stk, st, stO = ws
+    n, ns, hmax, status = _maxima(sp, p, x_hint, xs, depth, buf, best, crs, pts, stk, st,
+                                  stO)
+    nrow = buf.shape[0]
+    ib = -1
+    nmax = 0
+    for k in range(ns):
+        if st[STYPE, k] > 0.0:
+            nmax += 1
+            if ib < 0 or st[SH, k] > st[SH, ib]:
+                ib = k
+    if ib < 0:
+        for r in range(obs.shape[0]):
+            obs[r] = np.nan
+        return np.nan, np.nan, 0, 0, np.nan, status | NO_MAXIMUM
+    h1 = st[SH, ib]
+    gap = np.inf
+    for k in range(ns):
+        if st[STYPE, k] > 0.0 and k != ib:
+            gap = min(gap, h1 - st[SH, k])
+    ntied = 0
+    wsum = 0.0
+    anysmooth = False
+    for k in range(ns):
+        if st[STYPE, k] > 0.0 and _is_tie(h1, st[SH, k], tie_atol, tie_rtol):
+            ntied += 1
+            if st[SCORNER, k] == 0.0 and st[SC, k] < 0.0:
+                anysmooth = True
+    for r in range(obs.shape[0]):
+        obs[r] = 0.0
+    for k in range(ns):
+        if st[STYPE, k] > 0.0 and _is_tie(h1, st[SH, k], tie_atol, tie_rtol):
+            smooth = st[SCORNER, k] == 0.0 and st[SC, k] < 0.0
+            if anysmooth:
+                wk = 1.0 / np.sqrt(-st[SC, k]) if smooth else 0.0
+            else:
+                wk = 1.0
+            wsum += wk
+            for r in range(obs.shape[0]):
+                obs[r] += wk * stO[k, 3 + r]
+    for r in range(obs.shape[0]):
+        obs[r] /= wsum
+    return h1, st[SX, ib], nmax, ntied, gap, status
+
+
+# ------------------------------------------------------------------------------------
+# public: maxima of one site function
+# ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SiteMaxima:
+    """All local maxima of H found, sorted by H (highest first).
+
+    x, H, curvature (H_xx at the maximum), corner (True where H_x jumps from + to -,
+    piecewise-linear phi), observables[k, j] = O_{j+1}(x_k). ``ties`` counts the maxima
+    within tie_atol + tie_rtol |H| of the highest (1 = unique global maximiser).
+    """
+
+    x: np.ndarray
+    H: np.ndarray
+    curvature: np.ndarray
+    corner: np.ndarray
+    observables: np.ndarray
+    ties: int
+    tie_atol: float
+    tie_rtol: float
+    status: int
+    message: str
+
+    @property
+    def success(self) -> bool:
+        return self.status == 0
+
+    def __len__(self):
+        return len(self.x)
+
+
+_A1 = types.float64[::1]
+_A2 = types.float64[:, ::1]
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_maxima():
+    sig = types.Tuple((types.int64, types.int64, types.float64, types.int64))(
+        SitePoint, _A1, types.float64, types.float64, types.float64,
+        _A1, _A1, _A2, _A2, _A2, _A2, _A2)
+    return njit(sig, cache=True)(_maxima.py_func)
+
+
+def site_maxima(site_point, p, x_hint=0.0, *, x_scale=1.0, depth=50.0, tie_atol=1e-9,
+                tie_rtol=1e-12, n_obs=None) -> SiteMaxima:
+    """All local maxima of H(x) = site_point(x, p)[0] within ``depth`` of the highest.
+
+    Parameters
+    ----------
+    site_point : njit kernel ``(x, p, out)`` (see module docstring).
+    p : parameters (fields first), passed unchanged.
+    x_hint : centre of the initial scan grid (e.g. the previous maximiser).
+    x_scale : length on which phi varies (grid spacing x_scale/2); default 1.
+    depth : maxima lower than max H - depth may be missed (H in the units of site_point).
+    tie_atol, tie_rtol : two maxima tie when H_1 - H_2 <= tie_atol + tie_rtol |H_1|.
+    """
+    pp = np.ascontiguousarray(p, dtype=np.float64).copy()
+    nrow = kernel_rows(site_point, pp, n_obs)
+    ws = workspace(nrow)
+    buf, best, crs, pts, stk, st, stO = ws
+    n, ns, hmax, status = _compiled_maxima()(site_point, pp, float(x_hint), float(x_scale),
+                                              float(depth), buf, best, crs, pts, stk, st,
+                                              stO)
+    idx = [k for k in range(ns) if st[STYPE, k] > 0.0]
+    idx.sort(key=lambda k: -st[SH, k])
+    x = np.array([st[SX, k] for k in idx])
+    H = np.array([st[SH, k] for k in idx])
+    ties = 0
+    if len(idx):
+        ties = int(sum(H[0] - h <= tie_atol + tie_rtol * max(abs(H[0]), abs(h)) for h in H))
+    else:
+        status |= NO_MAXIMUM
+    return SiteMaxima(
+        x=x, H=H, curvature=np.array([st[SC, k] for k in idx]),
+        corner=np.array([st[SCORNER, k] != 0.0 for k in idx], dtype=bool),
+        observables=np.array([stO[k, 3:nrow] for k in idx]).reshape(len(idx), nrow - 3),
+        ties=ties, tie_atol=tie_atol, tie_rtol=tie_rtol, status=int(status),
+        message=describe_status(status))
