@@ -1,0 +1,193 @@
+"""Theory against simulation over a parameter grid, with finite-size extrapolation.
+
+For every parameter point (g, gamma, beta, eta) and every N the Langevin/MALA sampler is run
+on independent J samples (seeds); the per-N estimates are combined over seeds and
+extrapolated to N -> infinity by a weighted least-squares fit y(N) = y_inf + b / N (linear
+in 1/N; with a single N the value at that N is used and flagged). The theory side is any
+callable ``theory(point: dict) -> dict`` giving some of q, Q, energy, chi at the point
+(``replica_theory`` wraps the project's replica solver when it is installed). The table
+(one row per point, N and observable, plus the extrapolated rows with N = inf) is written as
+CSV, and a figure (observable against 1/N, theory at 1/N = 0) with matplotlib's Agg
+backend.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .couplings import couplings
+from .langevin import LangevinSampler
+from .stats import Estimate, combine
+from .transfer import Transfer, kernels as make_kernels
+
+__all__ = ["validate", "extrapolate", "replica_theory", "linear_exact_theory", "ValidationTable"]
+
+OBSERVABLES = ("q", "Q", "energy", "chi")
+
+
+def extrapolate(Ns, ests) -> tuple[Estimate, float]:
+    """Weighted fit y = a + b/N; returns (Estimate of a, chi^2 per degree of freedom)."""
+    Ns = np.asarray(Ns, dtype=float)
+    y = np.array([e.mean for e in ests])
+    s = np.array([max(e.err, 1e-300) for e in ests])
+    if Ns.size == 1:
+        return Estimate(float(y[0]), float(s[0]), ests[0].tau, ests[0].n), float("nan")
+    X = np.vstack([np.ones_like(Ns), 1.0 / Ns]).T
+    W = 1.0 / s ** 2
+    cov = np.linalg.inv(X.T @ (W[:, None] * X))
+    coef = cov @ (X.T @ (W * y))
+    r = y - X @ coef
+    dof = Ns.size - 2
+    chi2 = float(np.sum(W * r * r) / dof) if dof > 0 else float("nan")
+    err = math.sqrt(cov[0, 0]) * (math.sqrt(chi2) if dof > 0 and chi2 > 1 else 1.0)
+    return Estimate(float(coef[0]), err, float(np.mean([e.tau for e in ests])), sum(e.n for e in ests)), chi2
+
+
+@dataclass
+class ValidationTable:
+    rows: list
+
+    def extrapolated(self) -> list:
+        return [r for r in self.rows if r["N"] == "inf"]
+
+    def write_csv(self, path):
+        keys = ["g", "gamma", "beta", "eta", "N", "observable", "mean", "err", "tau", "theory",
+                "z", "chi2_dof"]
+        with open(path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
+            w.writeheader()
+            for r in self.rows:
+                w.writerow(r)
+
+    def plot(self, path):
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        obs = [o for o in OBSERVABLES if any(r["observable"] == o for r in self.rows)]
+        pts = sorted({(r["g"], r["gamma"], r["beta"], r["eta"]) for r in self.rows})
+        fig, axes = plt.subplots(1, len(obs), figsize=(4 * len(obs), 3.4), squeeze=False)
+        for ax, o in zip(axes[0], obs):
+            for k, p in enumerate(pts):
+                rs = [r for r in self.rows if r["observable"] == o and
+                      (r["g"], r["gamma"], r["beta"], r["eta"]) == p]
+                fin = sorted([r for r in rs if r["N"] != "inf"], key=lambda r: r["N"])
+                ext = [r for r in rs if r["N"] == "inf"]
+                c = f"C{k % 10}"
+                ax.errorbar([1 / r["N"] for r in fin], [r["mean"] for r in fin],
+                            yerr=[r["err"] for r in fin], fmt="o", color=c, ms=4,
+                            label=f"g={p[0]}, γ={p[1]}, β={p[2]}")
+                if ext:
+                    e = ext[0]
+                    ax.errorbar([0], [e["mean"]], yerr=[e["err"]], fmt="s", color=c, mfc="none")
+                    if fin:
+                        x = np.array([0, 1 / fin[0]["N"]])
+                        b = (fin[0]["mean"] - e["mean"]) * fin[0]["N"] if len(fin) == 1 else None
+                        if b is None:
+                            Ns = np.array([r["N"] for r in fin], float)
+                            ys = np.array([r["mean"] for r in fin])
+                            b = np.polyfit(1 / Ns, ys - e["mean"], 1)[0] if Ns.size > 1 else 0.0
+                        ax.plot(x, e["mean"] + b * x, "-", color=c, lw=0.8)
+                    if e.get("theory") is not None and np.isfinite(e["theory"]):
+                        ax.plot([0], [e["theory"]], "*", color=c, ms=11, mec="k")
+            ax.set(xlabel="1/N", title=o)
+        axes[0][0].legend(fontsize=6)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def validate(points, Ns=(250, 500, 1000, 2000, 4000), theory: Callable | None = None,
+             phi="tanh", seeds=(0,), steps=4000, burn=None, replicas=2, thin=10,
+             method="mala", dt=0.05, nsigma=4.0, progress=False, csv_path=None, plot_path=None,
+             backend="cpu") -> ValidationTable:
+    """Run the sampler at every point (dicts with g, gamma, beta and optional eta) and N,
+    extrapolate in 1/N, compare with ``theory`` (z = (sim - theory)/err at N = inf)."""
+    k = phi if isinstance(phi, Transfer) else make_kernels(phi)
+    rows = []
+    for p in points:
+        g, gamma, beta, eta = p["g"], p.get("gamma", 0.0), p["beta"], p.get("eta", 0.0)
+        per_n = {o: [] for o in OBSERVABLES}
+        for N in Ns:
+            by_seed = {o: [] for o in OBSERVABLES}
+            for s in seeds:
+                J = couplings(N, gamma, rng=np.random.default_rng(1000 * s + 17))
+                smp = LangevinSampler(J, k, g, beta, eta=eta, replicas=replicas, method=method,
+                                      dt=dt, rng=np.random.default_rng(1000 * s + 29), backend=backend)
+                r = smp.run(steps, burn=burn, thin=thin, progress=progress)
+                for o in OBSERVABLES:
+                    by_seed[o].append(getattr(r, o))
+            for o in OBSERVABLES:
+                est = _combine_seeds(by_seed[o])
+                per_n[o].append(est)
+                rows.append(dict(g=g, gamma=gamma, beta=beta, eta=eta, N=N, observable=o,
+                                 mean=est.mean, err=est.err, tau=est.tau, theory=None, z=None,
+                                 chi2_dof=None))
+        th = theory(dict(g=g, gamma=gamma, beta=beta, eta=eta)) if theory else {}
+        for o in OBSERVABLES:
+            ext, chi2 = extrapolate(Ns, per_n[o])
+            t = th.get(o) if th else None
+            z = (ext.mean - t) / ext.err if (t is not None and ext.err > 0) else None
+            rows.append(dict(g=g, gamma=gamma, beta=beta, eta=eta, N="inf", observable=o,
+                             mean=ext.mean, err=ext.err, tau=ext.tau, theory=t, z=z, chi2_dof=chi2))
+    table = ValidationTable(rows)
+    if csv_path:
+        table.write_csv(csv_path)
+    if plot_path:
+        table.plot(plot_path)
+    return table
+
+
+def _combine_seeds(ests):
+    """Mean over J samples: plain average, error from the sampling errors and, with
+    three or more samples, at least the standard error of the sample means (sample-to-sample
+    fluctuations)."""
+    m = np.array([e.mean for e in ests])
+    e = math.sqrt(sum(x.err ** 2 for x in ests)) / len(ests)
+    if len(ests) >= 3:
+        e = max(e, float(m.std(ddof=1) / math.sqrt(len(ests))))
+    return Estimate(float(m.mean()), e, float(np.mean([x.tau for x in ests])), sum(x.n for x in ests))
+
+
+def replica_theory(phi="tanh", **solve_kw) -> Callable:
+    """The replica-symmetric solution at finite beta from the project's solver
+    (``numerics.continuation.solve``); raises ImportError when it is not installed."""
+    import numerics.saddle  # noqa: F401  (the solver layer)
+    from numerics.continuation import solve
+    from theory.model import Point, make_model
+
+    model = make_model(phi)
+
+    def theory(p):
+        r = solve(model, Point(g=p["g"], gamma=p["gamma"], beta=p["beta"], eta=p["eta"]),
+                  kind="finite", **solve_kw)
+        if not r.success:
+            raise RuntimeError(f"replica solver failed at {p}: {r.message}")
+        out = {k: float(r.x[k]) for k in ("q", "Q") if k in r.x}
+        if math.isfinite(r.energy):
+            out["energy"] = float(r.energy)
+        if math.isfinite(r.chi):
+            out["chi"] = float(r.chi)
+        return out
+
+    return theory
+
+
+def linear_exact_theory(N_ref=3000, seeds=(0,)) -> Callable:
+    """Linear phi, I = 0: exact per-site values of a reference size N_ref (averaged over J
+    samples): q = (1/(beta N)) Tr M^-1, Q = 0, chi = (1/N) Tr M^-1, energy = 1/(2 beta),
+    M = A^T A + 2 eta, A = I - g J. Self-averaging makes it a large-N reference."""
+    def theory(p):
+        tr = []
+        for s in seeds:
+            J = couplings(N_ref, p["gamma"], rng=np.random.default_rng(50_000 + s))
+            A = np.eye(N_ref) - p["g"] * J
+            M = A.T @ A + 2 * p["eta"] * np.eye(N_ref)
+            tr.append(np.trace(np.linalg.inv(M)) / N_ref)
+        t = float(np.mean(tr))
+        return {"q": t / p["beta"], "Q": 0.0, "chi": t, "energy": 1 / (2 * p["beta"])}
+    return theory

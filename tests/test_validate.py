@@ -1,0 +1,51 @@
+"""Theory-vs-simulation harness: exact linear reference, files written, and the replica
+solver comparison (skipped when the solver is not installed)."""
+import math
+
+import numpy as np
+import pytest
+
+from numerics.stats import Estimate, assert_within
+from numerics.validate import extrapolate, linear_exact_theory, replica_theory, validate
+
+
+def test_extrapolate_exact_line():
+    Ns = [250, 500, 1000]
+    ests = [Estimate(2.0 + 3.0 / N, 1e-3) for N in Ns]
+    a, chi2 = extrapolate(Ns, ests)
+    assert abs(a.mean - 2.0) < 1e-12 and chi2 < 1e-12 and a.err > 0
+
+
+def test_linear_validation_writes_table(tmp_path):
+    """Linear phi: the extrapolated simulation agrees with the exact large-N reference."""
+    pts = [dict(g=0.5, gamma=0.0, beta=2.0, eta=0.1)]
+    csv_path, png = tmp_path / "v.csv", tmp_path / "v.png"
+    t = validate(pts, Ns=(100, 200), theory=linear_exact_theory(N_ref=800), phi="linear",
+                 seeds=(0, 1), steps=6000, burn=1000, replicas=2, thin=5, dt=0.1,
+                 csv_path=csv_path, plot_path=png)
+    ext = {r["observable"]: r for r in t.extrapolated()}
+    for o in ("q", "energy", "chi"):
+        r = ext[o]
+        # sample-to-sample and finite-N_ref fluctuations of the reference are O(1e-2) relative
+        assert_within(Estimate(r["mean"], r["err"]), r["theory"], 4.0, abs_tol=0.02 * abs(r["theory"]),
+                      what=f"linear {o}")
+    assert csv_path.read_text().count("\n") == 1 + 2 * 4 + 4
+    assert png.stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_replica_solver_against_simulation(tmp_path):
+    """RS solution at finite beta against Langevin/MALA, N = 250 ... 2000 (tanh)."""
+    try:
+        import numerics.saddle  # noqa: F401
+        theory = replica_theory("tanh")
+    except ImportError:
+        pytest.skip("replica solver not available")
+    pts = [dict(g=0.8, gamma=0.0, beta=5.0, eta=0.1), dict(g=0.8, gamma=0.5, beta=5.0, eta=0.1)]
+    t = validate(pts, Ns=(250, 500, 1000, 2000), theory=theory, phi="tanh", seeds=(0, 1, 2),
+                 steps=8000, burn=2000, replicas=2, thin=10, dt=0.1,
+                 csv_path=tmp_path / "rs.csv", plot_path=tmp_path / "rs.png")
+    for r in t.extrapolated():
+        if r["observable"] in ("q", "energy") and r["theory"] is not None:
+            assert_within(Estimate(r["mean"], r["err"]), r["theory"], 4.0,
+                          what=f"{r['observable']} at g={r['g']}, gamma={r['gamma']}")
