@@ -23,7 +23,9 @@ def _interp(p0: Point, p1: Point, t: float) -> Point:
     vals = {}
     for f in dataclasses.fields(Point):
         a, b = getattr(p0, f.name), getattr(p1, f.name)
-        if f.name == "beta" and a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b):
+        if a == b:
+            vals[f.name] = a
+        elif f.name == "beta" and a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b):
             vals[f.name] = math.exp((1 - t) * math.log(a) + t * math.log(b))  # log-scale in beta
         else:
             vals[f.name] = (1 - t) * a + t * b
@@ -138,7 +140,7 @@ def solve(model: Model | str = "tanh", point: Point | None = None, *, kind: str 
         path = [point]
     else:
         nsteps = max(1, int(math.ceil(point.g / g_step)))
-        path = [dataclasses.replace(point, g=point.g * i / nsteps) for i in range(nsteps + 1)]
+        path = [dataclasses.replace(point, g=point.g * i / nsteps) for i in range(nsteps)] + [point]
     result = None
     for result in continuation(model, path, kind=kind, branch=branch, x0=x0, tol=tol,
                                method=method, n_gh=n_gh, progress=progress):

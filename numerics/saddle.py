@@ -133,7 +133,7 @@ def _message(res) -> str:
 
 
 def _f_average(res) -> float:
-    for name in ("E_lnZ", "E_max", "E_f"):
+    for name in ("E_lnZ", "E_H", "E_max", "E_f"):
         if hasattr(res, name):
             return float(getattr(res, name))
     raise AttributeError("quadrature result has no E_lnZ / E_max")
