@@ -34,15 +34,22 @@ import numpy as np
 from numba import njit, types
 
 from .gauss import field_nodes
-from .maximiser import (run_chunks, _locate_kink, CAP, NOT_CONVERGED, MISSED_PEAK, NO_MAXIMUM, NONFINITE, UNCONFINED,
+from .maximiser import (run_chunks, _find_kinks, _locate_kink, CAP, NOT_CONVERGED, MISSED_PEAK, NO_MAXIMUM, NONFINITE, UNCONFINED,
                         CAPACITY, CAPS, SC, SCORNER, SH, SINT, SPOL, STYPE, SX, Site, SitePoint,
                         _finite3, _root, _scan, _stationary, describe_status, kernel_rows,
                         workspace)
+
+# numba's cache (cache=True) is keyed on the timestamp of the file defining a function,
+# but the compiled functions here link in the kernels of maximiser.py. Its digest below
+# makes every change there an edit here as well (tests/test_quadrature.py checks it), so
+# the cached machine code of this module cannot go stale.
+MAXIMISER_SHA256 = "b2f18eac799f2b07"
 
 NB = 512                 # quadrature nodes per batch call of ``site``
 MAX_NODES = 1 << 17      # per cluster or piece, all levels together
 SLOW = 1 << 20           # internal: the trapezoidal rule converges algebraically (a kink)
 MAX_FOUND = 8            # kinks looked for in the support when the scan saw none
+KCAP = 4097              # derivative data kept from the first three trapezoid levels
 CAPB = 128               # breakpoints in one cluster
 T_EXTRA = 12.0           # truncation depth T = ln(1/rtol) + T_EXTRA
 SCAN_EXTRA = 8.0         # the scan extends to max H - (T + SCAN_EXTRA)
@@ -52,11 +59,12 @@ DE_H0 = 0.5              # tanh-sinh first step
 
 @njit(cache=True)
 def quad_workspace(nrow):
-    """Work arrays for the quadrature: (nodes, weights, out, acc, lev, err, brk, clu)."""
+    """Work arrays for the quadrature:
+    (nodes, weights, out, acc, lev, err, brk, clu, kd, kc)."""
     k = nrow - 3
     return (np.empty(NB), np.empty(NB), np.empty((nrow, NB)), np.empty(1 + 3 * k),
             np.empty((3, 1 + 3 * k)), np.empty(1 + k), np.empty(CAPB),
-            np.empty((6, CAPS)))
+            np.empty((6, CAPS)), np.empty(KCAP), np.empty(KCAP))
 
 
 @njit(cache=True)
@@ -134,13 +142,17 @@ def _converged(lev, level, k, rtol, zref, err):
 
 
 @njit(cache=True)
-def _trapezoid(sv, p, xl, xr, h0, hmax, rtol, zref, qw):
+def _trapezoid(sp, sv, p, xl, xr, h0, hmax, rtol, zref, qw, found):
     """Trapezoidal rule on [xl, xr] (integrand negligible at both ends), nested halving
     from step ~ h0. Sums go to lev[level % 3], the final ones to acc; err gets the
-    absolute error estimates. Returns (status, largest H seen); status has SLOW when the
-    successive differences fall by a steady factor in (0.03, 0.6): algebraic
-    convergence, the mark of a kink the scan did not see."""
-    nodes, wts, out, acc, lev, err, brk, clu = qw
+    absolute error estimates. Returns (status, largest H seen, n_found).
+
+    Kinks the scan could not see (weak against the smooth part of H) are looked for in
+    the derivative rows of the first three levels (one uniform grid, ``_find_kinks``);
+    confirmed ones go to found[:n_found] with status SLOW, and the caller switches to
+    tanh-sinh between breakpoints. SLOW without kinks found means the successive
+    differences fell by a steady factor in (0.03, 0.6): algebraic convergence."""
+    nodes, wts, out, acc, lev, err, brk, clu, kd, kc = qw
     k = out.shape[0] - 3
     span = xr - xl
     n0 = int(np.ceil(span / (4.0 * h0)))
@@ -155,6 +167,7 @@ def _trapezoid(sv, p, xl, xr, h0, hmax, rtol, zref, qw):
     total = 0
     level = 0
     rprev = 0.0
+    keep = 4 * n0 + 1 <= KCAP
     while True:
         # nodes of this level: xl + j*step (level 0) or the odd multiples of step
         if level == 0:
@@ -176,13 +189,34 @@ def _trapezoid(sv, p, xl, xr, h0, hmax, rtol, zref, qw):
             if ht > htop:
                 htop = ht
             if s != 0:
-                return status, htop
+                return status, htop, 0
+            if keep and level <= 2:
+                for i in range(m):
+                    jj = j + i
+                    idx = 4 * jj if level == 0 else (4 * jj + 2 if level == 1 else 2 * jj + 1)
+                    kd[idx] = out[1, i]
+                    kc[idx] = out[2, i]
             j += m
         total += count
         for q in range(1 + 2 * k):
             lev[level % 3, q] = raw[q] * step
         for q in range(1 + 2 * k, 1 + 3 * k):
             lev[level % 3, q] = raw[q]
+        if level == 2 and keep:
+            cand = np.empty(MAX_FOUND, dtype=np.int64)
+            nc = _find_kinks(xl, step, kd, kc, 4 * n0 + 1, cand)
+            nf = 0
+            if nc > 0:
+                buf = np.empty(out.shape[0])
+                for ci in range(nc):
+                    i = cand[ci]
+                    xk, ok = _locate_kink(sp, p, xl + i * step, kd[i], kc[i],
+                                          xl + (i + 1) * step, kd[i + 1], kc[i + 1], buf)
+                    if ok:
+                        found[nf] = xk
+                        nf += 1
+            if nf > 0:
+                return status | SLOW, htop, nf
         rel, ok = _converged(lev, level, k, rtol, zref, err)
         if ok:
             break
@@ -205,14 +239,15 @@ def _trapezoid(sv, p, xl, xr, h0, hmax, rtol, zref, qw):
     if level < 2:
         for q in range(1 + k):
             err[q] = np.inf
-    return status, htop
+    return status, htop, 0
 
 
 @njit(cache=True)
-def _tanh_sinh(sv, p, a, b, hmax, rtol, zref, qw):
+def _tanh_sinh(sv, p, a, b, hmax, rtol, zref, allow_slow, qw):
     """Tanh-sinh rule on [a, b] (kinks allowed at the ends), nested halving. Same
-    outputs as ``_trapezoid``."""
-    nodes, wts, out, acc, lev, err, brk, clu = qw
+    outputs as ``_trapezoid`` (without the kink search); with allow_slow, steady
+    algebraic convergence (a kink inside) returns early with SLOW."""
+    nodes, wts, out, acc, lev, err, brk, clu, kd, kc = qw
     k = out.shape[0] - 3
     half = 0.5 * (b - a)
     raw = np.zeros(1 + 3 * k)
@@ -220,6 +255,7 @@ def _tanh_sinh(sv, p, a, b, hmax, rtol, zref, qw):
     htop = -np.inf
     total = 0
     level = 0
+    rprev = 0.0
     h = DE_H0
     hpi = 0.5 * np.pi
     while True:
@@ -265,6 +301,15 @@ def _tanh_sinh(sv, p, a, b, hmax, rtol, zref, qw):
         rel, ok = _converged(lev, level, k, rtol, zref, err)
         if ok:
             break
+        if level >= 2:
+            d1 = abs(lev[level % 3, 0] - lev[(level - 1) % 3, 0])
+            d2 = abs(lev[(level - 1) % 3, 0] - lev[(level - 2) % 3, 0])
+            r = d1 / d2 if d2 > 0.0 else 0.0
+            if level >= 4 and 0.03 < r < 0.6 and 0.03 < rprev < 0.6 and \
+                    0.5 < r / rprev < 2.0 and allow_slow:
+                status |= SLOW
+                break
+            rprev = r
         if total * 2 > MAX_NODES:
             status |= NOT_CONVERGED
             break
@@ -352,46 +397,63 @@ def _cutoff(sp, p, pts, st, ns, kmax, side, level, buf, best):
 
 @njit(cache=True)
 def _kink_search(sp, sv, p, xl, xr, w, qw, found):
-    """Kinks of H inside [xl, xr] that the scan could not see (a jump of H_x or H_xx
-    small against the beta-sized smooth part, e.g. phi piecewise linear with rho = 0):
-    on a uniform grid the node pairs whose derivative mismatch stands out are narrowed
-    to adjacent doubles. Returns the number written to found."""
-    nodes, wts, out, acc, lev, err, brk, clu = qw
+    """Kinks of H inside [xl, xr] on a fresh uniform grid of step ~ w/4 (the trapezoidal
+    rule converged algebraically but its own grid showed no kink). Confirmed kinks go to
+    found; returns their number."""
+    nodes, wts, out, acc, lev, err, brk, clu, kd, kc = qw
     m = int((xr - xl) / (0.25 * w)) + 1
     m = max(16, min(m, NB))
     h = (xr - xl) / (m - 1)
     for i in range(m):
         nodes[i] = xl + i * h
     sv(nodes[:m], p, out[:, :m])
-    ind = np.empty(m - 1)
-    for i in range(m - 1):
-        dd = out[1, i + 1] - out[1, i] - 0.5 * h * (out[2, i] + out[2, i + 1])
-        ind[i] = abs(dd) + 0.5 * h * abs(out[2, i + 1] - out[2, i])
-    srt = np.sort(ind)
-    med = srt[(m - 1) // 2]
-    top = srt[m - 2]
-    nf = 0
+    for i in range(m):
+        kd[i] = out[1, i]
+        kc[i] = out[2, i]
+    cand = np.empty(MAX_FOUND, dtype=np.int64)
+    nc = _find_kinks(xl, h, kd, kc, m, cand)
     buf = np.empty(out.shape[0])
-    for i in range(m - 1):
-        if ind[i] >= 0.1 * top and ind[i] > 20.0 * med and nf < MAX_FOUND:
-            found[nf] = _locate_kink(sp, p, nodes[i], out[1, i], out[2, i], nodes[i + 1],
-                                     out[1, i + 1], out[2, i + 1], buf)
+    nf = 0
+    for ci in range(nc):
+        i = cand[ci]
+        xk, ok = _locate_kink(sp, p, xl + i * h, kd[i], kc[i], xl + (i + 1) * h, kd[i + 1],
+                              kc[i + 1], buf)
+        if ok:
+            found[nf] = xk
             nf += 1
     return nf
 
 
 @njit(cache=True)
-def _pieces(sv, p, brk, nb, xtop, hmax, rtol, zref, is_top, qw, tot, terr):
-    """Tanh-sinh over the pieces between the sorted breakpoints brk[:nb], the piece
-    holding xtop first (it sets the reference scale when is_top). Returns (status, zref)."""
-    nodes, wts, out, acc, lev, err, brk_, clu = qw
+def _piece(sv, p, a, b, hmax, rtol, zref, allow_slow, qw, tot, terr):
+    """One tanh-sinh piece added into tot, terr. Returns (status, largest H seen)."""
+    nodes, wts, out, acc, lev, err, brk_, clu, kd, kc = qw
     k = out.shape[0] - 3
+    s, ht = _tanh_sinh(sv, p, a, b, hmax, rtol, zref, allow_slow, qw)
+    if s & (NONFINITE | SLOW):
+        return s, ht
+    for q in range(1 + 2 * k):
+        tot[q] += acc[q]
+    for q in range(1 + 2 * k, 1 + 3 * k):
+        tot[q] = max(tot[q], acc[q])
+    for q in range(1 + k):
+        terr[q] += err[q]
+    return s, ht
+
+
+@njit(cache=True)
+def _pieces(sp, sv, p, brk, nb, xtop, hmax, rtol, zref, is_top, qw, tot, terr):
+    """Tanh-sinh over the pieces between the sorted breakpoints brk[:nb], the piece
+    holding xtop first (it sets the reference scale when is_top). A piece that converges
+    algebraically holds a kink: it is searched (``_kink_search``) and split once.
+    Returns (status, zref)."""
     status = 0
     jtop = 0
     for j in range(nb - 1):
         if brk[j] <= xtop <= brk[j + 1]:
             jtop = j
             break
+    sub = np.empty(MAX_FOUND + 2)
     for jj in range(-1, nb - 1):
         if jj == -1:
             j = jtop
@@ -403,18 +465,24 @@ def _pieces(sv, p, brk, nb, xtop, hmax, rtol, zref, is_top, qw, tot, terr):
         b = brk[j + 1]
         if not b > a:
             continue
-        s, ht = _tanh_sinh(sv, p, a, b, hmax, rtol, zref, qw)
+        s, ht = _piece(sv, p, a, b, hmax, rtol, zref, True, qw, tot, terr)
+        if s & SLOW:
+            nf = _kink_search(sp, sv, p, a, b, (b - a) / 16.0, qw, sub[1:])
+            sub[0] = a
+            sub[nf + 1] = b
+            _insertion_sort(sub, nf + 2)
+            s = s & ~SLOW
+            for i in range(nf + 1):
+                if sub[i + 1] > sub[i]:
+                    s2, ht2 = _piece(sv, p, sub[i], sub[i + 1], hmax, rtol, zref, False, qw,
+                                     tot, terr)
+                    s |= s2
+                    ht = max(ht, ht2)
         status |= s
         if s & NONFINITE:
             return status, zref
         if ht > hmax + 1e-9 * (1.0 + abs(hmax)):
             status |= MISSED_PEAK
-        for q in range(1 + 2 * k):
-            tot[q] += acc[q]
-        for q in range(1 + 2 * k, 1 + 3 * k):
-            tot[q] = max(tot[q], acc[q])
-        for q in range(1 + k):
-            terr[q] += err[q]
         if is_top:
             zref = tot[0]
     return status, zref
@@ -427,7 +495,7 @@ def _inner_core(sp, sv, p, x_hint, rtol, xs, ws, qw, res):
     res[0] = ln Z, res[1:1+K] = <O_k>. Returns (n_peaks, relative error estimate,
     status, x of the highest maximum)."""
     buf, best, crs, pts, stk, st, stO = ws
-    nodes, wts, out, acc, lev, err, brk, clu = qw
+    nodes, wts, out, acc, lev, err, brk, clu, kd, kc = qw
     nrow = buf.shape[0]
     k = nrow - 3
     for r in range(1 + k):
@@ -533,9 +601,10 @@ def _inner_core(sp, sv, p, x_hint, rtol, xs, ws, qw, res):
                     xk = 0.5 * (pts[0, j - 1] + pts[0, j])
                     if xl < xk < xr:
                         if nb < CAPB - 2:
-                            brk[nb] = _locate_kink(sp, p, pts[0, j - 1], pts[2, j - 1],
-                                                   pts[3, j - 1], pts[0, j], pts[2, j],
-                                                   pts[3, j], buf)
+                            xk, ok = _locate_kink(sp, p, pts[0, j - 1], pts[2, j - 1],
+                                                  pts[3, j - 1], pts[0, j], pts[2, j],
+                                                  pts[3, j], buf)
+                            brk[nb] = xk
                             nb += 1
                         else:
                             status |= CAPACITY
@@ -549,7 +618,7 @@ def _inner_core(sp, sv, p, x_hint, rtol, xs, ws, qw, res):
             brk[nb] = xr
             nb += 1
             _insertion_sort(brk, nb)
-            s, zref = _pieces(sv, p, brk, nb, xtop, hmax, rtol, zref, c == -1, qw, tot,
+            s, zref = _pieces(sp, sv, p, brk, nb, xtop, hmax, rtol, zref, c == -1, qw, tot,
                               terr)
             status |= s
             if s & NONFINITE:
@@ -557,14 +626,15 @@ def _inner_core(sp, sv, p, x_hint, rtol, xs, ws, qw, res):
         else:
             wspan = (xr - xl) / (2.0 * np.sqrt(2.0 * T))
             h0 = 0.5 * min(wmin, wspan)
-            s, ht = _trapezoid(sv, p, xl, xr, h0, hmax, rtol, zref, qw)
+            s, ht, nf = _trapezoid(sp, sv, p, xl, xr, h0, hmax, rtol, zref, qw, brk[1:])
             if s & NONFINITE:
                 return npeaks, np.inf, status | s, xtop
             if s & SLOW:
-                # a kink the scan missed: find it, then tanh-sinh between breakpoints
-                nb = _kink_search(sp, sv, p, xl, xr, min(wmin, wspan), qw, brk[1:])
+                # a kink the scan missed: tanh-sinh between breakpoints
+                if nf == 0:
+                    nf = _kink_search(sp, sv, p, xl, xr, min(wmin, wspan), qw, brk[1:])
                 brk[0] = xl
-                nb += 1
+                nb = nf + 1
                 for j in range(first, last + 1):
                     if st[SPOL, j] != 0.0 and xl < st[SX, j] < xr and nb < CAPB - 1:
                         brk[nb] = st[SX, j]
@@ -572,7 +642,7 @@ def _inner_core(sp, sv, p, x_hint, rtol, xs, ws, qw, res):
                 brk[nb] = xr
                 nb += 1
                 _insertion_sort(brk, nb)
-                s, zref = _pieces(sv, p, brk, nb, xtop, hmax, rtol, zref, c == -1, qw,
+                s, zref = _pieces(sp, sv, p, brk, nb, xtop, hmax, rtol, zref, c == -1, qw,
                                   tot, terr)
                 status |= s
                 if s & NONFINITE:

@@ -79,7 +79,7 @@ def describe_status(status: int) -> str:
     return "; ".join(text for bit, text in STATUS_TEXT.items() if status & bit)
 
 
-def run_chunks(chunk_fn, m, *args, nrow, outputs, threads=None, per_thread=4):
+def run_chunks(chunk_fn, m, *args, nrow, outputs, threads=None, per_thread=2):
     """Call the nogil kernel chunk_fn(*args, i0, i1, nrow, *outputs) over node ranges
     [i0, i1) covering 0..m-1, on a pool of threads (contiguous ranges keep neighbouring
     nodes together, so each can start from its predecessor's maximiser)."""
@@ -142,6 +142,7 @@ MAXEXT = 240           # doubling steps per side before H is declared unconfined
 TOL_H = 1e-3           # relative test of H(b) - H(a) against the Hermite model of H_x
 TOL_D = 5e-2           # relative test of H_x(b) - H_x(a) against the trapezoid of H_xx
 KINK_REL = 1e-9        # kinks are located to KINK_REL * x_scale
+EPS = 2.220446049250313e-16
 DEEP_DIV = 16.0        # intervals far below the maximum are refined to x_scale/2/DEEP_DIV
 
 # rows of the stationary-point table
@@ -328,35 +329,31 @@ def _scan(sp, p, c, xs, depth, buf, crs, pts, stk):
 
 
 @njit(cache=True)
-def _jumps(xa, da, ca, xb, db, cb):
-    """Size of the part of H_x(b) - H_x(a) and H_xx(b) - H_xx(a) that a smooth H would
-    not produce over [a, b] (relative to the derivatives' scale)."""
+def _jump(xa, da, ca, xb, db, cb):
+    """What a smooth H would not produce over [a, b]: |change of H_xx| plus
+    |change of H_x - trapezoid of H_xx| / (b - a), each less its rounding allowance.
+    As b - a -> 0 the smooth part of both vanishes and a jump of H_xx or H_x remains."""
     h = xb - xa
-    j1 = abs(db - da - 0.5 * h * (ca + cb)) / (abs(da) + abs(db) + 1e-300)
-    j2 = abs(cb - ca) / (abs(ca) + abs(cb) + 1e-300)
-    return j1 + j2
+    jc = abs(cb - ca) - 8.0 * EPS * (abs(ca) + abs(cb))
+    jd = abs(db - da - 0.5 * h * (ca + cb)) - 8.0 * EPS * (abs(da) + abs(db) + h * abs(ca))
+    return max(jc, 0.0) + max(jd, 0.0) / h
 
 
 @njit(cache=True)
 def _locate_kink(sp, p, xa, da, ca, xb, db, cb, buf):
     """Narrow an interval holding a kink of H (a jump of H_x or H_xx) to adjacent
-    doubles, by bisection towards the half that carries the jump. Returns the left
-    end of the final interval (every point strictly left of it lies on one branch and
-    every point right of the right end on the other), or the midpoint of the input
-    when no jump is visible."""
-    j0 = _jumps(xa, da, ca, xb, db, cb)
-    if not j0 > 1e-6:
-        return 0.5 * (xa + xb)
-    for it in range(80):
+    doubles by bisection towards the half with the larger ``_jump``. Returns
+    (x, confirmed): x the left end of the final interval (points strictly left of it
+    lie on one branch, points right of its right end on the other); confirmed when the
+    jump there stands above rounding (otherwise the interval held no kink)."""
+    for it in range(90):
         xm = 0.5 * (xa + xb)
         if not (xa < xm < xb):
             break
         sp(xm, p, buf)
         dm = buf[1]
         cm = buf[2]
-        jl = _jumps(xa, da, ca, xm, dm, cm)
-        jr = _jumps(xm, dm, cm, xb, db, cb)
-        if jl >= jr:
+        if _jump(xa, da, ca, xm, dm, cm) >= _jump(xm, dm, cm, xb, db, cb):
             xb = xm
             db = dm
             cb = cm
@@ -364,7 +361,49 @@ def _locate_kink(sp, p, xa, da, ca, xb, db, cb, buf):
             xa = xm
             da = dm
             ca = cm
-    return xa
+    h = xb - xa
+    jc = abs(cb - ca)
+    jd = abs(db - da - 0.5 * h * (ca + cb))
+    confirmed = (jc > 1e-11 * (abs(ca) + abs(cb)) + 1e-300 or
+                 jd > 1e-11 * (abs(da) + abs(db)) + 1e-300)
+    return xa, confirmed
+
+
+@njit(cache=True)
+def _find_kinks(x0, h, d, c, m, cand):
+    """Node pairs (i, i+1) of a uniform grid x_i = x0 + i h whose derivative data do not
+    fit a smooth H. Indicators: r_i = |H_x(i+1) - H_x(i) - h (H_xx(i) + H_xx(i+1))/2|
+    (a jump of H_x) and v_i = |deviation of H_xx(i+1) - H_xx(i) from its neighbours'
+    mean| (a jump of H_xx). For smooth H both vary slowly along the grid; a kink is an
+    isolated spike: r_i > 30 max(r_{i-1}, r_{i+1}) or v_i > 30 max(v_{i-2}, v_{i+2}),
+    above rounding. Writes the i to cand; returns their number."""
+    if m < 5:
+        return 0
+    r = np.empty(m - 1)
+    v = np.zeros(m - 1)
+    dmax = 0.0
+    cmax = 0.0
+    for i in range(m):
+        dmax = max(dmax, abs(d[i]))
+        cmax = max(cmax, abs(c[i]))
+    for i in range(m - 1):
+        r[i] = abs(d[i + 1] - d[i] - 0.5 * h * (c[i] + c[i + 1]))
+    for i in range(1, m - 2):
+        v[i] = abs((c[i + 1] - c[i]) - 0.5 * ((c[i] - c[i - 1]) + (c[i + 2] - c[i + 1])))
+    rfloor = 1e-12 * (dmax + h * cmax) + 1e-300
+    vfloor = 1e-12 * cmax + 1e-300
+    n = 0
+    for i in range(m - 1):
+        rn = max(r[i - 1] if i > 0 else 0.0, r[i + 1] if i < m - 2 else 0.0)
+        fr = r[i] > rfloor and r[i] > 30.0 * rn
+        fv = False
+        if 1 <= i <= m - 3 and v[i] > vfloor:
+            vn = max(v[i - 2] if i >= 3 else 0.0, v[i + 2] if i + 2 <= m - 3 else 0.0)
+            fv = v[i] > 30.0 * vn and v[i] >= v[i - 1] and v[i] >= v[i + 1]
+        if (fr or fv) and n < cand.shape[0]:
+            cand[n] = i
+            n += 1
+    return n
 
 
 @njit(cache=True)
@@ -646,3 +685,139 @@ def site_maxima(site_point, p, x_hint=0.0, *, x_scale=1.0, depth=50.0, tie_atol=
         observables=np.array([stO[k, 3:nrow] for k in idx]).reshape(len(idx), nrow - 3),
         ties=ties, tie_atol=tie_atol, tie_rtol=tie_rtol, status=int(status),
         message=describe_status(status))
+
+
+# ------------------------------------------------------------------------------------
+# public: zero-temperature field averages
+# ------------------------------------------------------------------------------------
+
+def _max_chunk(sp, p, nf, fields, xs, depth, tie_atol, tie_rtol, x_hint, i0, i1, nrow,
+               hstar, obs, nmax, ntied, gap, stat, xstar):
+    """Nodes i0..i1-1 in order, each scan starting at the previous node's maximiser."""
+    q = p.copy()
+    ws = workspace(nrow)
+    o = np.empty(nrow - 3)
+    hint = x_hint
+    for i in range(i0, i1):
+        for a in range(nf):
+            q[a] = fields[i, a]
+        h1, x1, nm, nt, g, s = _node_max(sp, q, hint, xs, depth, tie_atol, tie_rtol, ws, o)
+        hstar[i] = h1
+        for r in range(nrow - 3):
+            obs[i, r] = o[r]
+        nmax[i] = nm
+        ntied[i] = nt
+        gap[i] = g
+        stat[i] = s
+        xstar[i] = x1
+        if (s & (NONFINITE | UNCONFINED | NO_MAXIMUM)) == 0:
+            hint = x1
+
+
+_I1 = types.int64[::1]
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_max_chunk():
+    f64 = types.float64
+    sig = types.void(SitePoint, _A1, types.int64, _A2, f64, f64, f64, f64, f64,
+                     types.int64, types.int64, types.int64, _A1, _A2, _I1, _I1, _A1, _I1,
+                     _A1)
+    return njit(sig, cache=True, nogil=True)(_max_chunk)
+
+
+@dataclass(frozen=True)
+class FieldMaxAverage:
+    """Zero-temperature Gaussian averages over the fields.
+
+    E_H = E[max_x H0], E_avg[k] = E[O_{k+1}(x*)], E_pair[m] = E[O_i(x*) O_j(x*)] for
+    (i, j) = pairs[m]; at a tied node O(x*) is the Laplace-weighted mean over the tied
+    maxima (module docstring). n_multi counts nodes with several local maxima, n_tie
+    those where the best two are tied, tie_weight their total Gauss-Hermite weight;
+    min_gap is the smallest H gap between the global maximum and the runner-up over
+    all nodes (inf if no node has two maxima). A small min_gap means the global
+    maximiser switches branch close to a node: the field integrand jumps there and
+    Gauss-Hermite converges slowly; compare with ``refine`` = True.
+    """
+
+    E_H: float
+    E_avg: np.ndarray
+    E_pair: np.ndarray
+    pairs: tuple
+    n_nodes: int
+    rank: int
+    n_gh: int
+    n_multi: int
+    n_tie: int
+    tie_weight: float
+    min_gap: float
+    tie_atol: float
+    tie_rtol: float
+    status: int
+    message: str
+    gh_err: float | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.status == 0
+
+
+def _max_nodes(site_point, pp, n_fields, fields, nrow, x_scale, depth, tie_atol, tie_rtol,
+               x_hint, threads):
+    m = fields.shape[0]
+    k = nrow - 3
+    out = (np.empty(m), np.empty((m, k)), np.empty(m, dtype=np.int64),
+           np.empty(m, dtype=np.int64), np.empty(m), np.empty(m, dtype=np.int64),
+           np.empty(m))
+    run_chunks(_compiled_max_chunk(), m, site_point, pp, int(n_fields),
+               np.ascontiguousarray(fields), float(x_scale), float(depth), float(tie_atol),
+               float(tie_rtol), float(x_hint), nrow=nrow, outputs=out, threads=threads)
+    return out
+
+
+def field_max_average(site_point, site, p, n_fields, mean, L, n_gh, pairs=(), *,
+                      x_scale=1.0, x_hint=0.0, depth=50.0, tie_atol=1e-9, tie_rtol=1e-12,
+                      n_obs=None, prune=1e-16, threads=None, refine=False):
+    """E over fields = mean + L z of max_x H0, O_k(x*) and O_i(x*) O_j(x*).
+
+    H0 = out[0] of the zero-temperature kernel (THEORY.md, "Zero temperature"); x* its
+    global maximiser at each Gauss-Hermite node (``site_maxima``; ties handled as
+    described in the module docstring and counted, never resolved by accident).
+    ``site`` is accepted for symmetry with ``field_average`` and not needed here.
+    With refine = True the average is repeated with ceil(1.5 n_gh) nodes per direction
+    and the largest change is returned as gh_err (the finer result is returned).
+    """
+    from .inner import _check_p, _node_status_message, _pairs
+
+    pp = _check_p(p, n_fields)
+    nrow = kernel_rows(site_point, pp, n_obs)
+    k = nrow - 3
+    pairs = _pairs(pairs, k)
+    mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
+    if mean.shape != (n_fields,):
+        raise ValueError(f"mean must have shape ({n_fields},), got {mean.shape}")
+    L = np.asarray(L, dtype=np.float64).reshape(n_fields, n_fields)
+
+    def run(n):
+        fields, w, rank = field_nodes(mean, L, n, prune)
+        hstar, obs, nmax, ntied, gap, stat, xstar = _max_nodes(
+            site_point, pp, n_fields, fields, nrow, x_scale, depth, tie_atol, tie_rtol,
+            x_hint, threads)
+        status = int(np.bitwise_or.reduce(stat)) if len(stat) else 0
+        tied = ntied > 1
+        return FieldMaxAverage(
+            E_H=float(np.dot(w, hstar)), E_avg=w @ obs,
+            E_pair=np.array([np.dot(w, obs[:, i] * obs[:, j]) for i, j in pairs]),
+            pairs=pairs, n_nodes=len(w), rank=rank, n_gh=int(n), n_multi=int(np.sum(nmax > 1)),
+            n_tie=int(np.sum(tied)), tie_weight=float(w[tied].sum()),
+            min_gap=float(gap.min()) if len(gap) else np.inf, tie_atol=tie_atol,
+            tie_rtol=tie_rtol, status=status, message=_node_status_message(stat, w))
+
+    res = run(n_gh)
+    if not refine:
+        return res
+    fine = run(int(np.ceil(1.5 * n_gh)))
+    d = [abs(fine.E_H - res.E_H), *np.abs(fine.E_avg - res.E_avg).tolist(),
+         *np.abs(fine.E_pair - res.E_pair).tolist()]
+    from dataclasses import replace
+    return replace(fine, gh_err=float(max(d)), status=fine.status | res.status)
