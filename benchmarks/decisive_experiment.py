@@ -156,6 +156,33 @@ def plot(merged, fits, path):
     fig.savefig(path, dpi=130)
 
 
+def report(path) -> str:
+    """Markdown tables of a results file: q per start, Q, start difference, exponents."""
+    with open(path) as fh:
+        d = json.load(fh)
+    rows, merged = d["rows"], {(m["N"], m["gamma"], m["g"], m["beta"]): m for m in d["merged"]}
+    out = ["| N | gamma | g | beta | q (start 0.1) | q (start 2.0) | q combined | Q | starts differ (sigma) | tau_q (steps) | acc | dt |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    by = {}
+    for r in rows:
+        by.setdefault((r["N"], r["gamma"], r["g"], r["beta"]), {})[r["init"]] = r
+    for key in sorted(by):
+        a, b = by[key].get(0.1), by[key].get(2.0)
+        m = merged[key]
+        f = lambda r: f"{r['q']:.5f} ± {r['q_err']:.5f}" if r else "-"
+        taus = "/".join(f"{r['q_tau']:.0f}" for r in (a, b) if r)
+        accs = "/".join(f"{r['acceptance']:.2f}" for r in (a, b) if r)
+        dts = "/".join(f"{r['dt']:.3f}" for r in (a, b) if r)
+        out.append(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]:g} | {f(a)} | {f(b)} | {m['q']:.5f} ± {m['q_err']:.5f} | "
+                   f"{m['Q']:.4f} ± {m['Q_err']:.4f} | {m['init_diff_sigma']:+.1f} | {taus} | {accs} | {dts} |")
+    out += ["", "| N | gamma | g | p (fit, all beta) | chi2/dof | local slopes between consecutive beta |",
+            "|---|---|---|---|---|---|"]
+    for f_ in d["fits"]:
+        out.append(f"| {f_['N']} | {f_['gamma']} | {f_['g']} | {f_['p']:.3f} ± {f_['p_err']:.3f} | "
+                   f"{f_['chi2_dof']:.0f} | {', '.join(f'{x:.2f}' for x in f_['local_slopes'])} |")
+    return "\n".join(out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--N", type=int, nargs="+", default=[500, 1000, 2000])
@@ -173,7 +200,11 @@ def main(argv=None):
     ap.add_argument("--backend", default="cpu")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "decisive_experiment.json"))
     ap.add_argument("--figure", default=None)
+    ap.add_argument("--report", default=None, help="print markdown tables of a results file and exit")
     a = ap.parse_args(argv)
+    if a.report:
+        print(report(a.report))
+        return 0
     burn = a.steps // 2 if a.burn is None else a.burn
     rows = []
     t0 = time.perf_counter()
