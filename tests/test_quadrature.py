@@ -16,7 +16,7 @@ from numba import njit
 from scipy import integrate, optimize
 
 from numerics import inner
-from numerics.quadrature import (NONFINITE, UNCONFINED, field_average, field_max_average,
+from numerics.quadrature import (CAPACITY, NONFINITE, NOT_CONVERGED, UNCONFINED, field_average, field_max_average,
                                  field_nodes, hermite_nodes, inner_average, product_nodes,
                                  reduce_factor, refine_error, site_maxima)
 
@@ -91,6 +91,24 @@ def htanh_point(x, p, out):
 def htanh_site(nodes, p, out):
     for j in range(nodes.shape[0]):
         htanh_point(nodes[j], p, out[:, j])
+
+
+@njit(cache=True)
+def ripple_point(x, p, out):
+    """H = -x^2/2 + a x^2 sin(w x): a ripple whose H_xx swings by a w^2 x^2.
+    O = x. p = [A (unused field), a, w]."""
+    a, w = p[1], p[2]
+    s, c = math.sin(w * x), math.cos(w * x)
+    out[0] = -0.5 * x * x + a * x * x * s
+    out[1] = -x + a * (2.0 * x * s + w * x * x * c)
+    out[2] = -1.0 + a * (2.0 * s + 4.0 * w * x * c - w * w * x * x * s)
+    out[3] = x
+
+
+@njit(cache=True)
+def ripple_site(nodes, p, out):
+    for j in range(nodes.shape[0]):
+        ripple_point(nodes[j], p, out[:, j])
 
 
 @njit(cache=True)
@@ -312,6 +330,23 @@ def test_hardtanh_kinks_against_exact(A, B, b, rho):
     ref_logZ, ref_phi = htanh_reference(A, B, b, rho, c)
     assert status == 0
     assert abs(logZ - ref_logZ) < 1e-10 and abs(avg[0] - ref_phi) < 1e-10
+
+
+def test_unresolvable_structure_is_reported():
+    # width 1e4 over tanh features of width 1: ~6e5 trapezoid nodes would be needed,
+    # more than the 1.3e5 allowed; the estimate says how far off the result is
+    p = np.array([0.0, 0.3, 1e-8, 1.5, 0.2])
+    logZ, avg, npk, err, status = inner_average(tanh_point, tanh_site, p)
+    assert status == NOT_CONVERGED and 1e-13 < err < 1e-3 and math.isfinite(logZ)
+    res = field_average(tanh_point, tanh_site, p, 1, [0.0], [[0.1]], 3)
+    assert res.status == NOT_CONVERGED and "above rtol" in res.message
+    assert res.inner_err_mean <= res.inner_err
+    # H_xx oscillating by 1e3 on a scale of 6e-6: the scan refuses it
+    logZ, avg, npk, err, status = inner_average(ripple_point, ripple_site,
+                                                np.array([0.0, 1e-9, 1e6]))
+    assert status & CAPACITY and math.isnan(logZ)
+    with pytest.raises(ValueError):
+        inner_average(tanh_point, tanh_site, np.zeros(5), rtol=1e-17)
 
 
 def test_failures_are_reported_not_silent():
