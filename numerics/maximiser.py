@@ -34,6 +34,7 @@ are weighted as the beta -> infinity limit of exp(beta H0) does, in proportion t
 from __future__ import annotations
 
 import functools
+import re
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -104,7 +105,8 @@ def kernel_rows(site_point, p, n_obs=None) -> int:
 
     Given ``n_obs`` this is 3 + n_obs. Otherwise the pure-Python version of the kernel is
     called with output buffers of growing length until it accepts one: generated kernels
-    check the length and raise ValueError, plain ones raise IndexError when too short.
+    check the length and raise ValueError naming it, plain ones raise IndexError when
+    too short.
     """
     if n_obs is not None:
         if int(n_obs) < 0:
@@ -119,14 +121,25 @@ def kernel_rows(site_point, p, n_obs=None) -> int:
     for nrow in range(3, 259):
         try:
             py(0.0, pp, np.zeros(nrow))
-        except (ValueError, IndexError):
+        except ValueError as exc:
+            # generated kernels say how long out must be
+            m = re.search(r"out must have length (\d+)", str(exc))
+            if m:
+                nrow = int(m.group(1))
+                break
             continue
-        try:
-            _NROW_CACHE[py] = nrow
-        except TypeError:
-            pass
-        return nrow
-    raise ValueError("could not infer the number of kernel outputs; pass n_obs")
+        except IndexError:
+            continue
+        break
+    else:
+        raise ValueError("could not infer the number of kernel outputs; pass n_obs")
+    if nrow < 3:
+        raise ValueError(f"a site kernel has at least 3 rows (H, H_x, H_xx), got {nrow}")
+    try:
+        _NROW_CACHE[py] = nrow
+    except TypeError:
+        pass
+    return nrow
 
 
 # ------------------------------------------------------------------------------------
