@@ -1,0 +1,286 @@
+"""Transition analysis at zero temperature: the response line g_chi and the onset g_q.
+
+Two lines that THEORY.md asks to keep apart:
+
+* g_chi(gamma): where the response chi of the collapsed ("laplace") zero-temperature
+  solution with q = 0 diverges. At q = Q = 0 the fields vanish, the maximiser is x* = 0 and
+  the saddle-point equations are algebraic (no integrals): they are evaluated from the
+  derived equations with x = A = B0 = 0 and solved with mpmath at any precision;
+  s(g) = 1/chi(g) is analytic through the divergence and its root is g_chi.
+* g_q(gamma): where the order parameter q of the non-collapsed ("chaotic", q - Q finite)
+  zero-temperature solution leaves zero. Along that branch q -> 0 linearly; fixing q = eps
+  and solving for g gives g(eps) = g_q + g_1 eps + g_2 eps^2 + ..., extrapolated to eps -> 0
+  (Richardson). The amplitude of q near g_q is 1/g_1.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from theory.kernels import derived_model
+from theory.model import Model, ModelError, Point, make_model
+from theory.symbols import Qh0, beta, eta, g, gamma, kappa, q, x
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    gamma: float
+    g_chi: object = None          # mpf or float
+    g_q: object = None
+    amplitude: object = None      # A in q ~ A (g - g_q)
+    digits: int | None = None
+    details: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        conv = (lambda v: None if v is None else (mpmath.nstr(v, self.digits) if self.digits else float(v)))
+        out = {"gamma": self.gamma, "g_chi": conv(self.g_chi), "g_q": conv(self.g_q),
+               "amplitude": conv(self.amplitude), "digits": self.digits}
+        if self.digits:
+            out = {k: (str(v) if k in ("g_chi", "g_q", "amplitude") and v is not None else v)
+                   for k, v in out.items()}
+        out.update(self.details)
+        return out
+
+
+# -- the response line --------------------------------------------------------------------
+def ordered_equations(model: Model):
+    """The q = 0 collapsed zero-T equations as sympy expressions (x* = 0, fields zero).
+
+    Returns (unknowns, equations, chi symbol); the trivially satisfied equations (those
+    identically zero at q = Qh0 = kappa = 0) are dropped.
+    """
+    d = derived_model(model, "laplace", "full")
+    A, B0 = d.fields
+    at = {q: 0, Qh0: 0, kappa: 0, x: 0, A: 0, B0: 0}
+    unknowns = [v for v in d.order_params if v not in (q, Qh0, kappa)]
+    eqs = []
+    for e in d.equations:
+        ex = e.const + sum(c * d.observables[k] for c, k in e.averages)
+        ex = sp.simplify(ex.subs(at))
+        if ex != 0:
+            eqs.append(ex)
+    return unknowns, eqs, d
+
+
+def _independent(eqs, unknowns, point_values):
+    """A maximal set of equations with independent gradients at a numerical point."""
+    J = sp.Matrix([[sp.diff(e, u) for u in unknowns] for e in eqs])
+    Jn = np.array(J.subs(point_values).evalf(), dtype=float)
+    Jn = Jn / np.maximum(np.abs(Jn).max(axis=0, keepdims=True), 1e-300)   # column scaling
+    chosen, rows = [], []
+    for i in range(len(eqs)):
+        row = Jn[i] / max(np.abs(Jn[i]).max(), 1e-300)
+        trial = rows + [row]
+        if len(trial) > len(unknowns):
+            break
+        sv = np.linalg.svd(np.array(trial), compute_uv=False)
+        if len(sv) == len(trial) and sv[-1] > 1e-10 * sv[0]:
+            chosen.append(i)
+            rows.append(row)
+    return [eqs[i] for i in chosen]
+
+
+@functools.lru_cache(maxsize=32)
+def _ordered_system(model: Model, gamma_value, eta_value):
+    """Lambdified q = 0 equations and Jacobian in (unknowns..., g) for fixed gamma, eta."""
+    unknowns, eqs, d = ordered_equations(model)
+    exact = {gamma: sp.Rational(str(gamma_value)), eta: sp.Rational(str(eta_value))}  # 0.3 means 3/10
+    eqs_n = [e.subs(exact) for e in eqs]
+    return unknowns, eqs_n
+
+
+def response_chi(model: Model, g_value, gamma_value, eta_value=0.0, digits: int = 30, start=None):
+    """chi of the q = 0 collapsed solution at (g, gamma), from the algebraic equations."""
+    unknowns, eqs_g = _ordered_system(model, gamma_value, eta_value)
+    eqs_n = [e.subs(g, g_value) for e in eqs_g]
+    if start is None:
+        from .continuation import solve
+        r = solve(model, Point(g=float(g_value), gamma=float(gamma_value), beta=math.inf,
+                               eta=float(eta_value)), kind="laplace")
+        if not r.success:
+            raise ModelError(f"no collapsed zero-temperature solution at g = {g_value}: {r.message}")
+        start = [r.x[u.name] for u in unknowns]
+    vals = dict(zip(unknowns, start))
+    eqs_sq = _independent(eqs_n, unknowns, vals)
+    if len(eqs_sq) != len(unknowns):
+        raise ModelError(f"{len(eqs_sq)} independent equations for {len(unknowns)} unknowns")
+    jac = sp.lambdify(unknowns, sp.Matrix([[sp.diff(e, u) for u in unknowns] for e in eqs_sq]), "mpmath")
+    with mpmath.workdps(digits + 10):
+        fs = [sp.lambdify(unknowns, e, "mpmath") for e in eqs_sq]
+        sol = mpmath.findroot(lambda *a: [f(*a) for f in fs], [mpmath.mpf(s) for s in start],
+                              J=lambda *a: mpmath.matrix(jac(*a).tolist()),
+                              tol=mpmath.mpf(10) ** (-2 * digits))
+        sol = list(sol) if hasattr(sol, "__len__") else [sol]
+    return dict(zip([u.name for u in unknowns], sol))
+
+
+def g_chi(model: Model | str, gamma_value: float, eta_value: float = 0.0, digits: int = 30,
+          g_guess: float | None = None):
+    """The coupling where the collapsed q = 0 response chi diverges.
+
+    s = 1/chi is evaluated from the algebraic q = 0 equations at ``digits`` (+10) precision
+    at couplings just below the divergence (each solve continued from the previous one),
+    and g(s), analytic at s = 0, is extrapolated to s = 0 by Lagrange interpolation; the
+    difference with one point fewer is returned as the error estimate.
+    """
+    if isinstance(model, str):
+        model = make_model(model)
+    g0 = g_guess if g_guess is not None else _g_chi_double(model, gamma_value, eta_value)
+    g0 = min(g0, _g_below(model, gamma_value, eta_value, g0))
+    names = None
+    start = None
+    pts = []
+    npts = max(8, digits // 2 + 6)
+    with mpmath.workdps(digits + 20):
+        delta = mpmath.mpf("1.5e-3")
+        for i in range(npts, 0, -1):
+            gv = mpmath.mpf(g0) * (1 - 2 * delta - delta * (i - 1) / 2)
+            sol = response_chi(model, gv, gamma_value, eta_value, digits=digits + 20, start=start)
+            names = names or list(sol.keys())
+            start = [sol[n] for n in names]
+            pts.append((1 / sol["chi"], gv))
+        # inverse interpolation: g(s) is analytic at s = 0; Lagrange extrapolation to s = 0
+        def extrapolate(points):
+            total = mpmath.mpf(0)
+            for j, (sj, gj) in enumerate(points):
+                w = mpmath.mpf(1)
+                for m_, (sm, _) in enumerate(points):
+                    if m_ != j:
+                        w *= (0 - sm) / (sj - sm)
+                total += w * gj
+            return total
+        gc = extrapolate(pts)
+        err = abs(gc - extrapolate(pts[1:]))
+    with mpmath.workdps(digits):
+        gc = +gc
+    return gc, {"residual": float(err), "extrapolation_error": float(err)}
+
+
+def _g_below(model, gamma_value, eta_value, g0):
+    """A coupling safely below the divergence (the double estimate may overshoot)."""
+    gv = g0
+    for _ in range(40):
+        try:
+            sol = response_chi(model, gv * (1 - 3e-3), gamma_value, eta_value, digits=20)
+            if sol["chi"] > 0:
+                return gv
+        except (ModelError, ZeroDivisionError, ValueError):
+            pass
+        gv *= 1 - 1e-3
+    raise ModelError("could not get below the response divergence")
+
+
+def _g_chi_double(model, gamma_value, eta_value):
+    """A double-precision estimate: 1/chi along the collapsed branch, extrapolated linearly."""
+    from .continuation import continuation
+    gs = np.linspace(0.0, 0.98 / (1 + max(gamma_value, -0.99)), 50)
+    prev = None
+    last = []
+    for r in continuation(model, [Point(g=float(gv), gamma=gamma_value, beta=math.inf, eta=eta_value)
+                                  for gv in gs], kind="laplace"):
+        if not r.success or r.chi <= 0:
+            break
+        last.append((r.point["g"], 1.0 / r.chi))
+        prev = r
+    if len(last) < 2:
+        raise ModelError("could not follow the collapsed branch towards the response divergence")
+    (g1, s1), (g2, s2) = last[-2], last[-1]
+    return g2 - s2 * (g2 - g1) / (s2 - s1)
+
+
+# -- the onset of q (chaotic scaling) -----------------------------------------------------
+def g_of_q(model: Model, q_value: float, gamma_value: float, g_start: float, x_start=None, tol=1e-13):
+    """Solve the chaotic (q - Q finite) Q = 0 equations with q fixed, for g and the rest."""
+    from scipy import optimize
+
+    from .saddle import DomainError, Problem, compiled_for
+    cm = compiled_for(model, "chaotic", "paramagnetic")
+    names = [s.name for s in cm.derived.order_params]
+    iq = names.index("q")
+    others = [i for i in range(len(names)) if i != iq]
+    # qh ~ 1/q near the onset: solve for q*qh, which stays finite
+    scale = np.array([q_value if names[i] == "qh" else 1.0 for i in others])
+
+    def fun(z):
+        gv = z[-1]
+        if gv <= 0:
+            return np.full(len(z), 1e3)
+        th = np.empty(len(names))
+        th[iq] = q_value
+        th[others] = z[:-1] / scale
+        try:
+            return Problem(cm, Point(g=gv, gamma=gamma_value, beta=math.inf)).residuals(th)
+        except DomainError:
+            return np.full(len(z), 1e3)
+
+    z0 = np.append((np.zeros(len(others)) if x_start is None else np.asarray(x_start)) * scale, g_start)
+    sol = optimize.root(fun, z0, method="hybr", tol=1e-15)
+    res = np.max(np.abs(fun(sol.x)))
+    if res > tol * 1e3:
+        raise ModelError(f"fixed-q solve failed at q = {q_value}: max|residual| = {res:.2e}")
+    return sol.x[-1], sol.x[:-1] / scale, res
+
+
+def g_q(model: Model | str, gamma_value: float, eps0: float = 2e-3, levels: int = 4, g_guess=None):
+    """g_q and the amplitude of q by Richardson extrapolation of g(q = eps), eps = eps0/2^k."""
+    if isinstance(model, str):
+        model = make_model(model)
+    gs, epss = [], []
+    gguess = g_guess if g_guess is not None else 1.0
+    # approach small q along the fixed-q family from a converged chaotic solution
+    from .continuation import solve
+    r = None
+    for factor in (1.1, 1.2, 1.4, 1.05):
+        r = solve(model, Point(g=gguess * factor, gamma=gamma_value, beta=math.inf), kind="chaotic",
+                  branch="paramagnetic")
+        if r.success and r.x["q"] > 1e-3:
+            break
+    if r is None or not r.success:
+        raise ModelError(f"no chaotic solution above the onset to start from: {r.message if r else ''}")
+    names = list(r.x.keys())[:4]
+    xs = np.array([r.x[n] for n in names if n != "q"])
+    gguess = r.point["g"]
+    qv = r.x["q"]
+    while qv > 2 * eps0:
+        qv = max(qv / 2, eps0)
+        gguess, xs, _ = g_of_q(model, qv, gamma_value, gguess, xs)
+    for kk in range(levels):
+        e = eps0 / 2**kk
+        gv, xs, _ = g_of_q(model, e, gamma_value, gguess, xs)
+        gs.append(gv)
+        epss.append(e)
+        gguess = gv
+    # Richardson table for g(eps) = g_q + g_1 eps + g_2 eps^2 + ...
+    T = [list(gs)]
+    for j in range(1, levels):
+        prev = T[-1]
+        T.append([(2**j * prev[i + 1] - prev[i]) / (2**j - 1) for i in range(len(prev) - 1)])
+    gq = T[-1][0]
+    err = abs(T[-1][0] - T[-2][-1])
+    slope = (gs[-1] - gs[-2]) / (epss[-1] - epss[-2])
+    # refine the slope with the same extrapolation for the finite differences
+    d1 = [(gs[i] - gq) / epss[i] for i in range(levels)]
+    D = [d1]
+    for j in range(1, levels):
+        prev = D[-1]
+        D.append([(2**j * prev[i + 1] - prev[i]) / (2**j - 1) for i in range(len(prev) - 1)])
+    g1 = D[-1][0] if abs(D[-1][0]) > 0 else slope
+    return gq, 1.0 / g1, {"g_of_eps": list(zip(epss, gs)), "extrapolation_error": err}
+
+
+def transition(model: Model | str = "tanh", gamma_value: float = 0.0, eta_value: float = 0.0,
+               digits: int | None = None) -> TransitionResult:
+    """Both lines at one gamma: g_chi (response divergence) and g_q (onset of q)."""
+    if isinstance(model, str):
+        model = make_model(model)
+    if not -1 < gamma_value <= 1:
+        raise ModelError(f"gamma must lie in (-1, 1], got {gamma_value}")
+    gc, info = g_chi(model, gamma_value, eta_value, digits=digits or 20)
+    gq, amp, qinfo = g_q(model, gamma_value, g_guess=float(gc))
+    return TransitionResult(gamma_value, gc if digits else float(gc), gq, amp, digits,
+                            {"g_chi_residual": info["residual"], "g_q_error": qinfo["extrapolation_error"]})

@@ -1,0 +1,190 @@
+"""Step 9b: Landau (small-amplitude) expansion around the trivial solution q = 0.
+
+For an odd transfer function written through its Taylor coefficients,
+phi(x) = c1 x + c3 x^3 + c5 x^5 + ..., the saddle-point equations of a branch whose fields
+are deterministic (the Q = 0 branch; its chaotic zero-temperature limit) are expanded for
+small q = eps with the site variable rescaled, x = sqrt(eps) y. The site measure becomes
+Gaussian at leading order, exp(-lambda y^2 / 2), and every average is a series in eps of
+Gaussian moments <y^(2k)>_0 = (2k-1)!!/lambda^k:
+
+    <O> = <O_0>_0 + eps ( <O_1>_0 + <O_0 H_1>_0 - <O_0>_0 <H_1>_0 ) + O(eps^2).
+
+The other order parameters and the coupling itself are expanded, theta_j = sum_k t_jk eps^k
+(conjugates such as qh may start at eps^-1), g = g_c + g_1 eps, and the equations are solved
+order by order. The result is the critical manifold g_c(gamma) where q leaves zero and the
+amplitude q ~ (g - g_c)/g_1, in closed form in (c1, c3, gamma).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..symbols import g, gamma, q, x
+from .step import Step
+
+eps = sp.Symbol("epsilon", positive=True)
+y = sp.Symbol("y", real=True)
+lam = sp.Symbol("lambda", positive=True)
+c1, c3, c5 = sp.symbols("c1 c3 c5", real=True)
+g_c, g_1 = sp.symbols("g_c g_1", real=True)
+
+
+def gaussian_moment(poly: sp.Expr, precision: sp.Expr) -> sp.Expr:
+    """<poly(y)>_0 under exp(-precision y^2/2) (normalised): (2k-1)!!/precision^k per y^(2k)."""
+    poly = sp.expand(poly)
+    out = sp.S.Zero
+    for (power,), coeff in sp.Poly(poly, y).terms():
+        if power % 2 == 0:
+            out += coeff * sp.factorial2(power - 1) / precision**(power // 2)
+    return out
+
+
+@dataclass(frozen=True)
+class LandauResult:
+    g_c: sp.Expr            # critical coupling where q leaves zero
+    amplitude: sp.Expr      # A in q ~ A (g - g_c)
+    leading: dict           # leading coefficients of the other order parameters
+    step: Step
+
+    def numeric(self, coeffs: dict, gamma_value) -> tuple[float, float]:
+        subs = dict(coeffs)
+        subs[gamma] = gamma_value
+        return float(self.g_c.subs(subs)), float(self.amplitude.subs(subs))
+
+
+def landau_deterministic(derived, singular=None) -> LandauResult:
+    """Small-q expansion of a derived model whose fields are deterministic and zero.
+
+    ``derived`` must have inner = "integral" and zero field mean and covariance (the Q = 0
+    branch, finite beta or the chaotic limit). Returns g_c and the amplitude in terms of the
+    symbols c1, c3 (and gamma); substitute the model's Taylor coefficients for numbers.
+    """
+    if derived.inner != "integral":
+        raise ValueError("landau_deterministic needs an integral inner average (Q = 0 branch)")
+    if any(m != 0 for m in derived.field_mean) or any(c != 0 for row in derived.field_cov for c in row):
+        raise ValueError("landau_deterministic needs deterministic zero fields (Q = 0 branch)")
+    phi_series = c1 * x + c3 * x**3 + c5 * x**5
+    others = [v for v in derived.order_params if v != q]
+    # each other order parameter: t_{-1}/eps + t_0 + t_1 eps
+    from ..symbols import qh
+    singular = (qh,) if singular is None else tuple(singular)
+    coeffs = {}
+    for v in others:
+        t = sp.symbols(f"{v.name}_m1 {v.name}_0 {v.name}_1", real=True)
+        # singular conjugates start at eps^-1 and need one more order; the rest eps^0, eps^1
+        coeffs[v] = (t[0], t[1], sp.S.Zero) if v in singular else (sp.S.Zero, t[1], t[2])
+    subs = {v: c[0] / eps + c[1] + c[2] * eps for v, c in coeffs.items()}
+    subs[q] = eps
+    subs[g] = g_c + g_1 * eps
+    fields0 = {f: 0 for f in derived.fields}
+    H = derived.H.subs(fields0).subs(derived.model.phi, phi_series)
+    H = _with_phi(derived.H.subs(fields0), derived.model.phi, phi_series)
+    Hy = sp.expand(sp.series(H.subs(subs).subs(x, sp.sqrt(eps) * y), eps, 0, 2).removeO())
+    H0 = Hy.coeff(eps, 0)
+    H1 = Hy.coeff(eps, 1)
+    if sp.Poly(H0, y).degree() != 2 or sp.expand(H0).coeff(y, 1) != 0:
+        raise ValueError(f"leading site measure is not a centred Gaussian: H0 = {H0}")
+    precision = sp.simplify(-2 * sp.expand(H0).coeff(y, 2))
+    H0c = sp.expand(H0).coeff(y, 0)
+    H1c = H1  # constants cancel in connected averages
+
+    def average(obs: sp.Expr) -> sp.Expr:
+        o = _with_phi(obs.subs(fields0), derived.model.phi, phi_series)
+        o = sp.expand(sp.series(o.subs(subs).subs(x, sp.sqrt(eps) * y), eps, 0, 2).removeO())
+        lo = min(_eps_powers(o))
+        o = sp.expand(o / eps**lo)
+        O0, O1 = o.coeff(eps, 0), o.coeff(eps, 1)
+        m0 = gaussian_moment(O0, lam)
+        m1 = gaussian_moment(O1, lam) + gaussian_moment(O0 * H1c, lam) - m0 * gaussian_moment(H1c, lam)
+        return eps**lo * (m0 + eps * m1)
+
+    eqs = []
+    for e in derived.equations:
+        expr = e.const.subs(subs)
+        for coef, k in e.averages:
+            expr += coef.subs(subs) * average(derived.observables[k])
+        expr = sp.expand(expr)
+        lo = min(_eps_powers(expr))
+        expr = sp.expand(sp.series(expr, eps, 0, lo + 2).removeO())
+        eqs.append(expr)
+    # order by order: the lowest order of each equation and the next one
+    system = []
+    for ex in eqs:
+        lo = min(_eps_powers(ex))
+        system += [_coeff(ex, lo), _coeff(ex, lo + 1)]
+    system = [sp.numer(sp.together(s_.subs(lam, precision))) for s_ in system]
+    system = [s_ for s_ in system if s_ != 0]
+    lead_unknowns = [c[0] for c in coeffs.values() if c[0] != 0] + [c[1] for c in coeffs.values()]
+    next_unknowns = [c[2] for c in coeffs.values() if c[2] != 0] + [c[1] for v, c in coeffs.items()
+                                                                   if c[0] != 0 and c[2] == 0]
+    next_unknowns = [u for u in next_unknowns if u not in lead_unknowns or True]
+    # leading unknowns: those of the lowest order of every variable
+    lead = [c[0] if c[0] != 0 else c[1] for c in coeffs.values()]
+    nxt = [c[1] if c[0] != 0 else c[2] for c in coeffs.values()] + [g_1]
+    lead_eqs = [s_ for s_ in system if not (s_.free_symbols & set(nxt))]
+    next_eqs = [s_ for s_ in system if s_.free_symbols & set(nxt)]
+    # 1. leading order: a one-parameter family in g_c
+    fam = sp.solve(lead_eqs, lead, dict=True)
+    fam = [f for f in fam if all(not sp.simplify(v).has(sp.I) for v in f.values())]
+    if not fam:
+        raise ValueError("no real leading-order Landau family")
+    # prefer the family member that is regular at gamma = 0 with a non-zero site precision
+    fam.sort(key=lambda f: sp.count_ops(f))
+    chosen = None
+    for f in fam:
+        try:
+            val = {k: sp.simplify(v.subs(gamma, 0)) for k, v in f.items()}
+        except Exception:
+            continue
+        if all(v.is_finite is not False for v in val.values()):
+            chosen = f
+            break
+    chosen = chosen or fam[0]
+    # 2. next order: linear in the next unknowns; solvability fixes g_c
+    eqs1 = [sp.simplify(e.subs(chosen)) for e in next_eqs]
+    M, b = sp.linear_eq_to_matrix(eqs1, nxt)
+    M = M.applyfunc(sp.simplify)
+    if sp.simplify(M.det()) == 0:
+        ns = M.T.nullspace()
+        cond = sp.simplify(sp.numer(sp.together((ns[0].T * b)[0])))
+        gcs = [r_ for r_ in sp.solve(cond, g_c) if r_.is_positive is not False]
+    else:
+        raise ValueError("the next-order Landau system is not singular: g_c undetermined at this order")
+    if not gcs:
+        raise ValueError(f"no positive critical coupling from the solvability condition {cond}")
+    gc = sp.simplify(gcs[0])
+    Mc = M.subs(g_c, gc).applyfunc(sp.simplify)
+    bc = b.subs(g_c, gc).applyfunc(sp.simplify)
+    sol1 = sp.solve(list(Mc * sp.Matrix(nxt) - bc), nxt, dict=True)
+    if not sol1 or g_1 not in sol1[0] or sol1[0][g_1].free_symbols & set(nxt):
+        raise ValueError("g_1 (hence the amplitude) is not fixed at this order")
+    amp = sp.simplify(1 / sol1[0][g_1])
+    sol = {k: sp.simplify(v.subs(g_c, gc)) for k, v in chosen.items()}
+    sol[g_c] = gc
+    step = Step("9b", "Landau expansion around q = 0",
+                (("x", sp.sqrt(eps) * y), ("site precision lambda", precision),
+                 ("g_c", gc), ("q ~ A (g - g_c), A", amp)),
+                note="phi = c1 x + c3 x^3 + c5 x^5; q = epsilon; g = g_c + g_1 epsilon")
+    leading = {v: sp.simplify(sol.get(c[0], 0) / eps + sol.get(c[1], 0)) if c[0] != 0 else sol.get(c[1], c[1])
+               for v, c in coeffs.items()}
+    return LandauResult(gc, amp, leading, step)
+
+
+def _with_phi(expr, phi, series):
+    """Replace the model's phi(x) (and its derivatives) inside expr by the series."""
+    return expr.subs(phi, series) if phi != x else expr.subs(x, x)
+
+
+def _eps_powers(expr):
+    expr = sp.expand(expr)
+    out = []
+    for t in sp.Add.make_args(expr):
+        p = sp.Poly(t * eps**10, eps).degree() - 10 if t.has(eps) else 0
+        out.append(p)
+    return out or [0]
+
+
+def _coeff(expr, p):
+    expr = sp.expand(expr * eps**10)
+    return sp.expand(expr).coeff(eps, p + 10)
