@@ -110,7 +110,7 @@ def _cavity_guess(model: Model, g: float) -> float:
     """Start value only: iterate q <- E_z phi(g sqrt(q) z)^2 (static cavity, gamma = 0)."""
     import sympy as sp
     from theory.symbols import x as xs
-    f = sp.lambdify(xs, model.phi, "numpy")
+    f = sp.lambdify(xs, model.phi, ["scipy", "numpy"])
     z, w = np.polynomial.hermite_e.hermegauss(80)
     w = w / w.sum()
     q = 1.0

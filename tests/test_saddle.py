@@ -1,0 +1,111 @@
+"""Saddle-point solvers against exact results (THEORY.md section 3)."""
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+from numerics.continuation import solve
+from numerics.couplings import couplings
+from theory.model import ModelError, Point, make_model
+
+
+def finite_n_linear(N, g, gamma, beta, eta, samples, seed):
+    """(1/N) E<|x|^2> = (1/(beta N)) Tr[(A^T A + 2 eta)^-1], A = I - g J, over J samples."""
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(samples):
+        J = couplings(N, gamma, rng=rng)
+        A = np.eye(N) - g * J
+        vals.append(np.trace(np.linalg.inv(A.T @ A + 2 * eta * np.eye(N))) / (beta * N))
+    return np.mean(vals), np.std(vals) / math.sqrt(samples) + 1e-12
+
+
+@pytest.mark.parametrize("gamma", [-0.5, 0.0, 0.5])
+def test_linear_phi_matches_finite_n_exact(gamma):
+    g, beta, eta = 0.6, 4.0, 0.2
+    res = solve("linear", Point(g=g, gamma=gamma, beta=beta, eta=eta), branch="paramagnetic")
+    assert res.success, res.message
+    # equipartition: e = 1/(2 beta) exactly for a Gaussian measure
+    assert res.energy == pytest.approx(1 / (2 * beta), rel=1e-10)
+    mean, err = finite_n_linear(1500, g, gamma, beta, eta, samples=3, seed=11)
+    # finite-N corrections are O(1/N); allow the sampling spread plus 1/N
+    assert abs(res.x["q"] - mean) < 4 * err + 2.0 / 1500 * mean
+
+
+def test_zero_temperature_ordered_chi_gamma0():
+    for g in (0.3, 0.6, 0.9, 0.97):
+        r = solve("tanh", Point(g=g, gamma=0.0, beta=math.inf), kind="laplace")
+        assert r.success, r.message
+        assert r.x["q"] == pytest.approx(0.0, abs=1e-12)
+        assert r.chi == pytest.approx(1 / (1 - g * g), rel=1e-10)
+
+
+@pytest.mark.parametrize("gamma", [-0.5, 0.4])
+def test_ordered_chi_equals_linear_response_trace(gamma):
+    """chi = (1/N) Tr[(A^T A)^-1], A = I - g phi'(0) J, within the sample spread (N = 1000)."""
+    g = 0.6
+    r = solve("tanh", Point(g=g, gamma=gamma, beta=math.inf), kind="laplace")
+    assert r.success, r.message
+    rng = np.random.default_rng(3)
+    N = 1000
+    vals = []
+    for _ in range(8):
+        A = np.eye(N) - g * couplings(N, gamma, rng=rng)
+        vals.append(np.trace(np.linalg.inv(A.T @ A)) / N)
+    err = np.std(vals, ddof=1) / math.sqrt(len(vals))
+    assert abs(r.chi - np.mean(vals)) < 3 * err + r.chi / N
+
+
+def test_chaotic_limit_is_static_cavity_gamma0():
+    """At gamma = 0 the q - Q finite limit gives the fixed-point cavity q (0.1732729446 at g = 1.2)."""
+    r = solve("tanh", Point(g=1.2, gamma=0.0, beta=math.inf), kind="chaotic", branch="paramagnetic")
+    assert r.success, r.message
+    assert r.x["q"] == pytest.approx(0.1732729446, abs=2e-10)
+
+
+def test_erf_closed_form_double_and_30_digits():
+    """phi = erf(sqrt(pi) x/2): E_z phi(a z)^2 = (2/pi) arcsin(pi a^2/(2 + pi a^2)), a^2 = g^2 q."""
+    g = 1.3
+    r = solve("erf", Point(g=g, gamma=0.0, beta=math.inf), kind="chaotic", branch="paramagnetic")
+    assert r.success, r.message
+    q = r.x["q"]
+    a2 = g * g * q
+    assert q == pytest.approx(2 / math.pi * math.asin(math.pi * a2 / (2 + math.pi * a2)), abs=1e-12)
+    from numerics.precision import solve_mp
+    rm = solve_mp("erf", Point(g=g, gamma=0.0, beta=math.inf), kind="chaotic",
+                  branch="paramagnetic", digits=30, x0=list(r.x.values())[:4])
+    assert rm.success, rm.message
+    with mpmath.workdps(40):
+        qm = rm.x["q"]
+        a2 = mpmath.mpf(g) ** 2 * qm
+        exact = 2 / mpmath.pi * mpmath.asin(mpmath.pi * a2 / (2 + mpmath.pi * a2))
+        assert abs(qm - exact) < mpmath.mpf(10) ** -29
+
+
+def test_finite_beta_approaches_zero_temperature_in_ordered_phase():
+    """chi(beta) = beta (q - Q) -> 1/(1 - g^2) with corrections O(1/beta)."""
+    g = 0.7
+    exact = 1 / (1 - g * g)
+    errs = []
+    for beta in (1e2, 1e3, 1e4):
+        r = solve("tanh", Point(g=g, gamma=0.0, beta=beta), branch="paramagnetic")
+        assert r.success, r.message
+        errs.append(abs(r.chi - exact))
+    # error falls by about 10 per decade of beta (rate 1/beta)
+    assert 5 < errs[0] / errs[1] < 20 and 5 < errs[1] / errs[2] < 20
+
+
+def test_failures_are_reported_not_nan():
+    from numerics.saddle import Problem, compiled_for, newton
+    cm = compiled_for(make_model("tanh"), "finite", "paramagnetic")
+    res = newton(Problem(cm, Point(g=1.2, beta=10.0)), [-5.0, 3.0, 50.0, -40.0], tol=1e-10)
+    assert not res.success and res.message
+    with pytest.raises(ModelError):
+        Point(g=-1.0)
+    with pytest.raises(ModelError):
+        Point(g=1.0, gamma=1.5)
+    with pytest.raises(ModelError):
+        Point(g=1.0, beta=float("nan"))
+    with pytest.raises(ModelError):
+        solve("tanh", Point(g=1.0, beta=math.inf), kind="finite")
