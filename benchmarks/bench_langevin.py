@@ -103,6 +103,7 @@ def main(argv=None):
     ap.add_argument("--backend", choices=["cpu", "cupy", "both"], default="cpu")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "langevin.json"))
     a = ap.parse_args(argv)
+    load_start = os.getloadavg()
     rows = []
     for N in a.N:
         if a.backend in ("cpu", "both"):
@@ -119,6 +120,7 @@ def main(argv=None):
     meta = dict(machine=platform.node(), processor=platform.processor(), cpus=os.cpu_count(),
                 python=platform.python_version(), numpy=np.__version__, blas=blas,
                 maxrss_MiB=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                loadavg_start=load_start, loadavg_end=os.getloadavg(),
                 note="step = one MALA step of all replicas (2 products); bound = the 2 products alone")
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as fh:
@@ -131,7 +133,9 @@ def main(argv=None):
         for r in rows:
             fh.write(f"| {r['backend']} | {r['N']} | {r['replicas']} | {r['steps_per_s']:.1f} | "
                      f"{1e3 * r['step_s']:.3f} | {1e3 * r['products_s']:.3f} | {r['bound_fraction']:.2f} |\n")
-        fh.write(f"\nPeak resident memory of the process: {meta['maxrss_MiB']:.0f} MiB.\n")
+        fh.write(f"\nPeak resident memory of the process: {meta['maxrss_MiB']:.0f} MiB. "
+                 f"1-minute load average at start/end: {load_start[0]:.1f}/{meta['loadavg_end'][0]:.1f} "
+                 f"on {meta['cpus']} cpus (a load above the cpu count makes these timings unreliable).\n")
     return 0
 
 
