@@ -226,7 +226,7 @@ def g_of_q(model: Model, q_value: float, gamma_value: float, g_start: float, x_s
     return sol.x[-1], sol.x[:-1] / scale, res
 
 
-def g_q(model: Model | str, gamma_value: float, eps0: float = 2e-3, levels: int = 4, g_guess=None):
+def g_q(model: Model | str, gamma_value: float, eps0: float = 8e-3, levels: int = 3, g_guess=None):
     """g_q and the amplitude of q by Richardson extrapolation of g(q = eps), eps = eps0/2^k."""
     if isinstance(model, str):
         model = make_model(model)

@@ -50,7 +50,8 @@ class LandauResult:
     def numeric(self, coeffs: dict, gamma_value) -> tuple[float, float]:
         subs = dict(coeffs)
         subs[gamma] = gamma_value
-        return float(self.g_c.subs(subs)), float(self.amplitude.subs(subs))
+        amp = None if self.amplitude is None else float(self.amplitude.subs(subs))
+        return float(self.g_c.subs(subs)), amp
 
 
 def landau_deterministic(derived, singular=None) -> LandauResult:
@@ -158,13 +159,14 @@ def landau_deterministic(derived, singular=None) -> LandauResult:
     bc = b.subs(g_c, gc).applyfunc(sp.simplify)
     sol1 = sp.solve(list(Mc * sp.Matrix(nxt) - bc), nxt, dict=True)
     if not sol1 or g_1 not in sol1[0] or sol1[0][g_1].free_symbols & set(nxt):
-        raise ValueError("g_1 (hence the amplitude) is not fixed at this order")
-    amp = sp.simplify(1 / sol1[0][g_1])
+        amp = None   # fixed only by the solvability condition of the next order
+    else:
+        amp = sp.simplify(1 / sol1[0][g_1])
     sol = {k: sp.simplify(v.subs(g_c, gc)) for k, v in chosen.items()}
     sol[g_c] = gc
     step = Step("9b", "Landau expansion around q = 0",
                 (("x", sp.sqrt(eps) * y), ("site precision lambda", precision),
-                 ("g_c", gc), ("q ~ A (g - g_c), A", amp)),
+                 ("g_c", gc), ("q ~ A (g - g_c), A", amp if amp is not None else sp.Symbol("undetermined"))),
                 note="phi = c1 x + c3 x^3 + c5 x^5; q = epsilon; g = g_c + g_1 epsilon")
     leading = {v: sp.simplify(sol.get(c[0], 0) / eps + sol.get(c[1], 0)) if c[0] != 0 else sol.get(c[1], c[1])
                for v, c in coeffs.items()}

@@ -1,0 +1,49 @@
+"""``qpot transition``: the response line g_chi and the onset g_q at zero temperature."""
+from __future__ import annotations
+
+import json
+import math
+
+
+def cmd_transition(args) -> int:
+    import mpmath
+
+    from theory.model import ModelError
+
+    from .cli import _model_from
+    from .transition import g_chi, g_q
+    model, _ = _model_from(args)
+    if not -1 < args.gamma <= 1:
+        raise ModelError(f"gamma must lie in (-1, 1], got {args.gamma}")
+    if args.beta is not None and math.isfinite(args.beta):
+        raise ModelError("transition analysis is at zero temperature: --beta inf")
+    digits = args.digits or 16
+    gc, info = g_chi(model, args.gamma, args.eta, digits=digits)
+    out = {"gamma": args.gamma, "eta": args.eta, "digits": digits}
+    with mpmath.workdps(digits):
+        out["g_chi"] = mpmath.nstr(gc, digits)
+    out["g_chi_error_estimate"] = info["extrapolation_error"]
+    if args.eta == 0:
+        gq, amp, qinfo = g_q(model, args.gamma, g_guess=float(gc))
+        out.update(g_q=repr(float(gq)), amplitude=float(amp),
+                   g_q_error_estimate=float(qinfo["extrapolation_error"]),
+                   note="g_q: onset of q in the q - Q finite (chaotic) zero-temperature solution "
+                        "(double precision, extrapolated); amplitude A of q ~ A (g - g_q)")
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for k, v in out.items():
+            print(f"{k:>22}: {v}")
+    return 0
+
+
+def register(sub) -> None:
+    from .cli import _beta, _model_args
+    p = sub.add_parser("transition", help="zero-temperature response line g_chi and onset g_q")
+    _model_args(p)
+    p.add_argument("--gamma", type=float, default=0.0)
+    p.add_argument("--eta", type=float, default=0.0)
+    p.add_argument("--beta", type=_beta, default=math.inf)
+    p.add_argument("--digits", type=int, default=None, help="digits of g_chi (mpmath), default 16")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_transition)
