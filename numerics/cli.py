@@ -122,7 +122,7 @@ def main(argv=None) -> int:
 
     import importlib
     import importlib.util
-    for mod in ("numerics.cli_analysis", "numerics.cli_transition", "numerics.cli_simulate"):
+    for mod in ("numerics.cli_main", "numerics.cli_analysis", "numerics.cli_transition", "numerics.cli_simulate"):
         if importlib.util.find_spec(mod) is not None:
             importlib.import_module(mod).register(sub)
 
