@@ -89,14 +89,10 @@ def reduce_factor(L, rtol: float = 1e-12):
     return U[:, :r] * s[:r]
 
 
-def field_nodes(mean, L, n: int, prune: float = 1e-16):
-    """Nodes and weights for E over fields = mean + L z, z ~ N(0, I).
-
-    Returns (fields of shape (m, d), weights of shape (m,), r) with r the rank of L:
-    zero or dependent columns of L are collapsed (see ``reduce_factor``), so an all-zero
-    L gives the single node fields = mean with weight 1, and a rank-r L an r-dimensional
-    product rule with n nodes per direction.
-    """
+def field_rule(mean, L, n: int, prune: float = 1e-16):
+    """``field_nodes`` with the standard-normal coordinates kept:
+    (fields, weights, rank, z of shape (m, rank), L_r of shape (d, rank)) with
+    fields = mean + z @ L_r.T."""
     mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
     d = mean.shape[0]
     L = np.asarray(L, dtype=np.float64).reshape(d, -1) if d else np.zeros((0, 0))
@@ -106,4 +102,16 @@ def field_nodes(mean, L, n: int, prune: float = 1e-16):
     r = Lr.shape[1]
     z, w = product_nodes(n, r, prune)
     fields = mean[None, :] + z @ Lr.T
-    return np.ascontiguousarray(fields), w, r
+    return np.ascontiguousarray(fields), w, r, z, Lr
+
+
+def field_nodes(mean, L, n: int, prune: float = 1e-16):
+    """Nodes and weights for E over fields = mean + L z, z ~ N(0, I).
+
+    Returns (fields of shape (m, d), weights of shape (m,), r) with r the rank of L:
+    zero or dependent columns of L are collapsed (see ``reduce_factor``), so an all-zero
+    L gives the single node fields = mean with weight 1, and a rank-r L an r-dimensional
+    product rule with n nodes per direction.
+    """
+    fields, w, r, _, _ = field_rule(mean, L, n, prune)
+    return fields, w, r

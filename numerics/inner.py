@@ -60,7 +60,7 @@ from .maximiser import (run_chunks, _find_kinks, _locate_kink, EPS, CAP, NOT_CON
 # but the compiled functions here link in the kernels of maximiser.py. Its digest below
 # makes every change there an edit here as well (tests/test_quadrature.py checks it), so
 # the cached machine code of this module cannot go stale.
-MAXIMISER_SHA256 = "4a8f3e8b327482b7"
+MAXIMISER_SHA256 = "3fda70cebd360e33"
 
 NB = 512                 # quadrature nodes per batch call of ``site``
 MAX_NODES = 1 << 17      # per cluster or piece, all levels together
@@ -835,7 +835,7 @@ def _node_status_message(stat, w):
         return "ok"
     agg = int(np.bitwise_or.reduce(stat))
     parts = []
-    for bit in (1, 2, 4, 8, 16, 32):
+    for bit in (1, 2, 4, 8, 16, 32, 64):
         if agg & bit:
             sel = (stat & bit) != 0
             parts.append(f"{describe_status(bit)} at {int(sel.sum())} of {stat.size} nodes "

@@ -14,17 +14,17 @@ Kernels follow the site-kernel contract described in ``numerics.maximiser``: row
 H, H_x, H_xx, O_1..O_K, fields first in p. Status codes are bit sets; ``describe_status``
 turns one into text.
 """
-from .gauss import field_nodes, hermite_nodes, product_nodes, reduce_factor
+from .gauss import field_nodes, field_rule, hermite_nodes, product_nodes, reduce_factor
 from .inner import FieldAverage, field_average, inner_average, refine_error
 from .maximiser import (CAPACITY, MISSED_PEAK, NO_MAXIMUM, NONFINITE, NOT_CONVERGED, OK,
-                        UNCONFINED, FieldMaxAverage, SiteMaxima, describe_status,
+                        SWITCH, UNCONFINED, FieldMaxAverage, SiteMaxima, describe_status,
                         field_max_average, kernel_rows, site_maxima)
 
 __all__ = [
-    "hermite_nodes", "product_nodes", "field_nodes", "reduce_factor",
+    "hermite_nodes", "product_nodes", "field_nodes", "field_rule", "reduce_factor",
     "inner_average", "field_average", "refine_error", "FieldAverage",
     "site_maxima", "field_max_average", "SiteMaxima", "FieldMaxAverage",
     "kernel_rows", "describe_status",
     "OK", "NONFINITE", "UNCONFINED", "CAPACITY", "NOT_CONVERGED", "MISSED_PEAK",
-    "NO_MAXIMUM",
+    "NO_MAXIMUM", "SWITCH",
 ]

@@ -94,6 +94,24 @@ def htanh_site(nodes, p, out):
 
 
 @njit(cache=True)
+def quartic_point(x, p, out):
+    """Zero-temperature H0 = -k (x^2 - 1)^2 + B x: two wells, the global maximum jumps
+    from x ~ -1 to x ~ +1 at B = 0. O = (x, x^2). p = [B, k]."""
+    B, k = p[0], p[1]
+    out[0] = -k * (x * x - 1.0) ** 2 + B * x
+    out[1] = -4.0 * k * x * (x * x - 1.0) + B
+    out[2] = -4.0 * k * (3.0 * x * x - 1.0)
+    out[3] = x
+    out[4] = x * x
+
+
+@njit(cache=True)
+def quartic_site(nodes, p, out):
+    for j in range(nodes.shape[0]):
+        quartic_point(nodes[j], p, out[:, j])
+
+
+@njit(cache=True)
 def ripple_point(x, p, out):
     """H = -x^2/2 + a x^2 sin(w x): a ripple whose H_xx swings by a w^2 x^2.
     O = x. p = [A (unused field), a, w]."""
@@ -471,14 +489,48 @@ def test_field_max_average_closed_form():
 def test_field_max_average_counts_switching_and_ties():
     # two wells; the B field decides which wins; the odd rule has a node at B = 0 (tie)
     p = np.array([0.0, 0.0, 1.0, 3.0, 0.0])
-    res = field_max_average(tanh_point, tanh_site, p, 2, [0.0, 0.0], [[0.0, 0.0], [0.0, 0.3]],
-                            9)
+    L = [[0.0, 0.0], [0.0, 0.3]]
+    res = field_max_average(tanh_point, tanh_site, p, 2, [0.0, 0.0], L, 9, split=False)
     assert res.success and res.rank == 1 and res.n_nodes == 9
-    assert res.n_multi == 9 and res.n_tie == 1
+    assert res.n_multi == 9 and res.n_tie == 1 and res.n_switch == 0
     x, w = hermite_nodes(9)
     assert abs(res.tie_weight - w[4]) < 1e-15
     assert abs(res.E_avg[0]) < 1e-12                       # symmetric: E tanh(x*) = 0
     assert res.min_gap == 0.0
+    split = field_max_average(tanh_point, tanh_site, p, 2, [0.0, 0.0], L, 9)
+    assert split.success and split.n_switch == 1 and split.n_split == 1
+    assert abs(split.E_avg[0]) < 1e-12
+
+
+def quartic_reference(m, s, k):
+    """E over B = m + s z of x*(B) and of max H0, split at the switch z = -m/s, each
+    branch solved by brentq."""
+    def xr(B):            # right-well maximum
+        return optimize.brentq(lambda x: -4 * k * x * (x * x - 1) + B, 1 / math.sqrt(3), 3,
+                               xtol=1e-15, rtol=1e-15)
+    phi = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    Hmax = lambda x, B: -k * (x * x - 1) ** 2 + B * x               # noqa: E731
+    zs = -m / s
+    out = []
+    for f in (lambda B, x: x, lambda B, x: Hmax(x, B)):
+        left, _ = integrate.quad(lambda z: phi(z) * f(m + s * z, -xr(-(m + s * z))), -12, zs,
+                                 epsabs=1e-14, epsrel=1e-12, limit=200)
+        right, _ = integrate.quad(lambda z: phi(z) * f(m + s * z, xr(m + s * z)), zs, 12,
+                                  epsabs=1e-14, epsrel=1e-12, limit=200)
+        out.append(left + right)
+    return out
+
+
+def test_field_max_average_splits_at_the_switch():
+    m, s, k = 0.1, 0.5, 1.0
+    ref_x, ref_H = quartic_reference(m, s, k)
+    plain = field_max_average(quartic_point, quartic_site, np.array([0.0, k]), 1, [m], [[s]],
+                              40, split=False)
+    res = field_max_average(quartic_point, quartic_site, np.array([0.0, k]), 1, [m], [[s]],
+                            40)
+    assert res.success and res.n_switch == 1
+    assert abs(res.E_avg[0] - ref_x) < 1e-10 and abs(res.E_H - ref_H) < 1e-10
+    assert abs(plain.E_avg[0] - ref_x) > 1e-4          # what the jump costs without splitting
 
 
 def test_compiled_cache_cannot_go_stale():
