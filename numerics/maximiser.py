@@ -92,11 +92,25 @@ def run_chunks(chunk_fn, m, *args, nrow, outputs, threads=None, per_thread=2):
     if nchunks == 1:
         chunk_fn(*args, 0, m, nrow, *outputs)
         return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(chunk_fn, *args, bounds[c], bounds[c + 1], nrow, *outputs)
-                   for c in range(nchunks)]
-        for f in futures:
-            f.result()
+    pool = _pool(threads)
+    futures = [pool.submit(chunk_fn, *args, bounds[c], bounds[c + 1], nrow, *outputs)
+               for c in range(nchunks)]
+    for f in futures:
+        f.result()
+
+
+@functools.lru_cache(maxsize=4)
+def _pool(threads):
+    """One long-lived pool per thread count (starting threads costs milliseconds)."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="qpot-quad")
+
+
+@functools.lru_cache(maxsize=64)
+def _leggauss(n):
+    t, g = np.polynomial.legendre.leggauss(n)
+    t.setflags(write=False)
+    g.setflags(write=False)
+    return t, g
 
 
 _NROW_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -1025,7 +1039,7 @@ def _split_lines(site_point, pp, n_fields, fields, w, z, Lr, n, xstar, dxdz, nma
             if not b > a:
                 continue
             nq = int(np.clip(np.ceil(8 + 2.2 * (b - a)), 16, 64))
-            t, g = np.polynomial.legendre.leggauss(nq)
+            t, g = _leggauss(nq)
             zz = 0.5 * (a + b) + 0.5 * (b - a) * t
             new_f.append(f0[None, :] + zz[:, None] * dvec[None, :])
             new_w.append(W * 0.5 * (b - a) * g * np.exp(-0.5 * zz * zz) / np.sqrt(2 * np.pi))
