@@ -60,7 +60,7 @@ from .maximiser import (run_chunks, _find_kinks, _locate_kink, EPS, CAP, NOT_CON
 # but the compiled functions here link in the kernels of maximiser.py. Its digest below
 # makes every change there an edit here as well (tests/test_quadrature.py checks it), so
 # the cached machine code of this module cannot go stale.
-MAXIMISER_SHA256 = "40ef892e5150cbaf"
+MAXIMISER_SHA256 = "519de862d108052b"
 
 NB = 512                 # quadrature nodes per batch call of ``site``
 MAX_NODES = 1 << 17      # per cluster or piece, all levels together
@@ -113,9 +113,10 @@ def _accumulate(sv, p, m, nodes, wts, out, hmax, raw):
 
 
 @njit(cache=True)
-def _converged(lev, level, k, rtol, zref, err):
+def _converged(lev, level, k, rtol, zref, err, regular):
     """Error estimate from the last three levels; fills err (absolute), returns
-    (relative error, converged). Errors are measured against the larger of this part's
+    (relative error, converged); ``regular`` allows the exp(-a/h) extrapolation.
+    Errors are measured against the larger of this part's
     own sums and zref (the integral of the whole line, when known), so a part that
     contributes little need not be resolved to rtol of itself."""
     if level < 2:
@@ -138,9 +139,11 @@ def _converged(lev, level, k, rtol, zref, err):
             e = d1
         else:
             r = d1 / d2
-            # r < 1e-3: exponential convergence, err(h) ~ d1 r^2 (exact for exp(-a/h),
-            # conservative for exp(-a/h^2)); otherwise algebraic: err(h) ~ d1 r
-            e = d1 * r * r if r < 1e-3 else d1 * min(1.0, r)
+            # regular (trapezoidal rule on an analytic peak) and r < 1e-3: exponential
+            # convergence, err(h) ~ d1 r^2 (exact for exp(-a/h), conservative for
+            # exp(-a/h^2)); otherwise err(h) ~ d1 r (algebraic, or tanh-sinh, whose
+            # levels can converge irregularly)
+            e = d1 * r * r if (regular and r < 1e-3) else d1 * min(1.0, r)
         err[q] = e
         if q == 0:
             scale = own * boost
@@ -234,7 +237,7 @@ def _trapezoid(sp, sv, p, xl, xr, h0, hmax, rtol, zref, qw, found):
                         nf += 1
             if nf > 0:
                 return status | SLOW, htop, nf
-        rel, ok = _converged(lev, level, k, rtol, zref, err)
+        rel, ok = _converged(lev, level, k, rtol, zref, err, True)
         if ok:
             break
         if level >= 2:
@@ -315,7 +318,7 @@ def _tanh_sinh(sv, p, a, b, hmax, rtol, zref, allow_slow, qw):
             lev[level % 3, q] = raw[q] * h
         for q in range(1 + 2 * k, 1 + 3 * k):
             lev[level % 3, q] = raw[q]
-        rel, ok = _converged(lev, level, k, rtol, zref, err)
+        rel, ok = _converged(lev, level, k, rtol, zref, err, False)
         if ok:
             break
         if level >= 2:

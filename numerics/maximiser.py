@@ -773,7 +773,10 @@ def _switch_point(sp, p, nf, f0, dvec, za, zb, xa, xb, xs, depth, ws):
     """The z in (za, zb) where the global maximiser of H at fields f0 + z dvec passes
     from branch a (global at za, maximum at xa) to branch b (global at zb, at xb):
     Illinois on D = H_a - H_b while both branches exist, bisection otherwise, to
-    1e-13 (1 + |z|). Returns (z, status)."""
+    1e-13 (1 + |z|). Returns (z, kind, x_c, status): kind 0, the switch is at z;
+    kind 1, a third branch (maximum at x_c) is global at z, so that the interval holds
+    two switches, a -> c left of z and c -> b right of it (the a-b tie, where the
+    search converges otherwise, lies inside the window where c wins)."""
     Da = np.nan
     Db = np.nan
     side = 0
@@ -790,7 +793,9 @@ def _switch_point(sp, p, nf, f0, dvec, za, zb, xa, xb, xs, depth, ws):
             p[a] = f0[a] + z * dvec[a]
         xa_, Ha, xb_, Hb, xg, Hg, code, s = _branches(sp, p, xa, xb, xs, depth, ws)
         if s & (NONFINITE | UNCONFINED | NO_MAXIMUM):
-            return 0.5 * (za + zb), status | s | SWITCH
+            return 0.5 * (za + zb), 2, np.nan, status | s | SWITCH
+        if code == 3:
+            return z, 1, xg, status
         if code == 2:
             code = 0 if abs(xg - xa) <= abs(xg - xb) else 1
             Ha = np.nan
@@ -801,16 +806,20 @@ def _switch_point(sp, p, nf, f0, dvec, za, zb, xa, xb, xs, depth, ws):
             if side == -1:
                 Db *= 0.5
             side = -1
-        elif code == 1:
+        else:
             zb = z
             xb = xb_
             Db = Ha - Hb if xa_ != xb_ else np.nan
             if side == 1:
                 Da *= 0.5
             side = 1
-        else:
-            return z, status | SWITCH
-    return 0.5 * (za + zb), status
+    z = 0.5 * (za + zb)
+    for a in range(nf):
+        p[a] = f0[a] + z * dvec[a]
+    r = _branches(sp, p, xa, xb, xs, depth, ws)
+    if r[6] == 3:
+        return z, 1, r[4], status
+    return z, 0, np.nan, status
 
 
 @njit(cache=True)
@@ -836,6 +845,7 @@ def _switch_chunk(sp, p, nf, fields, zl, xstar, dxdz, nmax, lstart, lend, dvec, 
     q = p.copy()
     ws = workspace(nrow)
     f0 = np.empty(nf)
+    stk = np.empty((4, MAXSW))
     for l in range(l0, l1):
         sw_n[l] = 0
         sw_stat[l] = 0
@@ -843,6 +853,8 @@ def _switch_chunk(sp, p, nf, fields, zl, xstar, dxdz, nmax, lstart, lend, dvec, 
         j1 = lend[l]
         for j in range(j0, j1 - 1):
             h = zl[j + 1] - zl[j]
+            if h <= 1e-8 * (1.0 + abs(zl[j])):
+                continue        # nodes crowding a cut: rounding decides the branch there
             dx = xstar[j + 1] - xstar[j]
             mis = abs(dx - 0.5 * h * (dxdz[j] + dxdz[j + 1]))
             scale = abs(dx) + 0.5 * h * (abs(dxdz[j]) + abs(dxdz[j + 1]))
@@ -862,23 +874,49 @@ def _switch_chunk(sp, p, nf, fields, zl, xstar, dxdz, nmax, lstart, lend, dvec, 
                 continue
             for a in range(nf):
                 f0[a] = fields[j, a] - zl[j] * dvec[a]
-            z, s = _switch_point(sp, q, nf, f0, dvec, zl[j], zl[j + 1], xstar[j],
-                                 xstar[j + 1], xs, depth, ws)
-            sw_stat[l] |= s
-            if s & SWITCH:
-                continue
-            # keep it only if the maximiser really jumps there
-            eps_z = 1e-9 * (1.0 + abs(z))
-            xm, s1 = _global_at(sp, q, nf, f0, dvec, z - eps_z, xstar[j], xs, depth, ws)
-            xp, s2 = _global_at(sp, q, nf, f0, dvec, z + eps_z, xstar[j + 1], xs, depth, ws)
-            sw_stat[l] |= s1 | s2
-            if not abs(xp - xm) > 1e-6 * (xs + abs(xm) + abs(xp)):
-                continue
-            if sw_n[l] < MAXSW:
-                sw_z[l, sw_n[l]] = z
-                sw_n[l] += 1
-            else:
-                sw_stat[l] |= SWITCH
+            # intervals still to search: (za, zb, x_a, x_b); a third branch splits one
+            nst = 1
+            stk[0, 0] = zl[j]
+            stk[1, 0] = zl[j + 1]
+            stk[2, 0] = xstar[j]
+            stk[3, 0] = xstar[j + 1]
+            while nst > 0:
+                nst -= 1
+                za = stk[0, nst]
+                zb = stk[1, nst]
+                xa = stk[2, nst]
+                xb = stk[3, nst]
+                z, kind, xc, s = _switch_point(sp, q, nf, f0, dvec, za, zb, xa, xb, xs,
+                                               depth, ws)
+                sw_stat[l] |= s
+                if kind == 1:
+                    if nst + 2 > MAXSW or not (za < z < zb):
+                        sw_stat[l] |= SWITCH
+                        continue
+                    stk[0, nst] = za
+                    stk[1, nst] = z
+                    stk[2, nst] = xa
+                    stk[3, nst] = xc
+                    stk[0, nst + 1] = z
+                    stk[1, nst + 1] = zb
+                    stk[2, nst + 1] = xc
+                    stk[3, nst + 1] = xb
+                    nst += 2
+                    continue
+                if kind != 0:
+                    continue
+                # keep it only if the maximiser really jumps there
+                eps_z = 1e-9 * (1.0 + abs(z))
+                xm, s1 = _global_at(sp, q, nf, f0, dvec, z - eps_z, xa, xs, depth, ws)
+                xp, s2 = _global_at(sp, q, nf, f0, dvec, z + eps_z, xb, xs, depth, ws)
+                sw_stat[l] |= s1 | s2
+                if not abs(xp - xm) > 1e-6 * (xs + abs(xm) + abs(xp)):
+                    continue
+                if sw_n[l] < MAXSW:
+                    sw_z[l, sw_n[l]] = z
+                    sw_n[l] += 1
+                else:
+                    sw_stat[l] |= SWITCH
 
 
 def _max_chunk(sp, p, nf, fields, dvec, xs, depth, tie_atol, tie_rtol, x_hint, i0, i1, nrow,
@@ -1005,53 +1043,185 @@ def _lines(z):
     return starts, ends
 
 
-def _split_lines(site_point, pp, n_fields, fields, w, z, Lr, n, xstar, dxdz, nmax, nrow,
-                 x_scale, depth, threads):
-    """Lines of the rule on which the global maximiser switches branch, integrated by
-    Gauss-Legendre between the switch points. Returns (keep mask of the original nodes,
-    new fields, new weights, n_switch, n_split, status)."""
-    m, r = z.shape
-    starts, ends = _lines(z)
+DE_T = 3.2              # tanh-sinh parameter range on a piece of a split line
+DE_LEVELS = 8           # finest level: step 0.5 / 2^7
+
+
+def _de_nodes(a, b, level):
+    """Tanh-sinh nodes of ``level`` (step 0.5 / 2^level; only the new, odd multiples
+    above level 0) on [a, b], none within 1e-12 (1 + |z|) of an end: (z, weights for
+    step 1)."""
+    h = 0.5 / 2 ** level
+    k = np.arange(-int(DE_T / h), int(DE_T / h) + 1)
+    if level > 0:
+        k = k[k % 2 != 0]
+    t = k * h
+    u = 0.5 * np.pi * np.sinh(t)
+    half = 0.5 * (b - a)
+    e2 = np.exp(-2.0 * np.abs(u))
+    dist = half * 2.0 * e2 / (1.0 + e2)          # distance to the nearer end
+    z = np.where(u >= 0.0, b - dist, a + dist)
+    wt = half * 0.5 * np.pi * np.cosh(t) / np.cosh(u) ** 2
+    # closer to a cut than it is known (1e-13): rounding picks the branch there, so the
+    # node says nothing; the sliver left out is smaller than the cut's own uncertainty
+    ok = (dist > 1e-12 * (1.0 + np.abs(z))) & (wt > 0.0)
+    return z[ok], wt[ok]
+
+
+def _integrate_pieces(site_point, pp, n_fields, pieces, dvec, nrow, x_scale, depth,
+                      tie_atol, tie_rtol, x_hint, threads):
+    """Adaptive tanh-sinh over pieces (f0, W, a, b) of split lines: the integrand
+    W phi(z) (H*, O(x*)) at fields f0 + z dvec, levels nested and batched over all
+    pieces; a piece stops when its level-to-level change is below 1e-13. Returns per
+    piece (fields, z, weights, outputs of ``_max_nodes``, status) sorted by z."""
+    k = nrow - 3
+    store = [dict(z=[], w=[], out=[]) for _ in pieces]
+    prev = [[] for _ in pieces]
+    active = list(range(len(pieces)))
+    pstat = [0] * len(pieces)
+    for level in range(DE_LEVELS):
+        batch, owner = [], []
+        for i in active:
+            f0, W, a, b = pieces[i]
+            z, wt = _de_nodes(a, b, level)
+            store[i]["z"].append(z)
+            store[i]["w"].append(wt * W * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi))
+            batch.append(f0[None, :] + z[:, None] * dvec[None, :])
+            owner.append((i, len(z)))
+        if not batch:
+            break
+        # the switch points are known here, so each node takes the strictly highest
+        # maximum (the tie rule would smear each jump over ~tie_atol / |dD/dz|)
+        out = _max_nodes(site_point, pp, n_fields, np.concatenate(batch), dvec, nrow, x_scale,
+                         depth, 0.0, 0.0, x_hint, threads)
+        pos = 0
+        still = []
+        for i, m in owner:
+            store[i]["out"].append(tuple(o[pos:pos + m] for o in out))
+            pstat[i] |= int(np.bitwise_or.reduce(out[5][pos:pos + m])) if m else 0
+            pos += m
+            step = 0.5 / 2 ** level
+            wall = np.concatenate(store[i]["w"]) * step
+            vals = np.concatenate([np.concatenate([o[0][:, None], o[1]], axis=1)
+                                   for o in store[i]["out"]])
+            q = wall @ vals
+            prev[i].append(q)
+            if level >= 2:
+                d1 = np.max(np.abs(prev[i][-1] - prev[i][-2]))
+                d2 = np.max(np.abs(prev[i][-2] - prev[i][-3]))
+                r = d1 / d2 if d2 > 0 else 0.0
+                e = d1 * min(1.0, r)        # tanh-sinh levels can converge irregularly
+                if e <= 1e-13 * max(1.0, np.max(np.abs(q))):
+                    continue
+            if level == DE_LEVELS - 1:
+                pstat[i] |= NOT_CONVERGED
+            else:
+                still.append(i)
+        active = still
+    res = []
+    for i, (f0, W, a, b) in enumerate(pieces):
+        nlev = len(store[i]["z"])
+        step = 0.5 / 2 ** (nlev - 1)
+        z = np.concatenate(store[i]["z"])
+        w = np.concatenate(store[i]["w"]) * step
+        outs = tuple(np.concatenate([o[j] for o in store[i]["out"]]) for j in range(8))
+        order = np.argsort(z)
+        res.append((f0[None, :] + z[order, None] * dvec[None, :], z[order], w[order],
+                    tuple(o[order] for o in outs), pstat[i]))
+    return res
+
+
+def _switches(site_point, pp, n_fields, fields, zl, xstar, dxdz, nmax, starts, ends, dvec,
+              nrow, x_scale, depth, threads):
+    """Switch points on each run starts[l]..ends[l]-1 of nodes (``_switch_chunk``)."""
     nl = len(starts)
-    dvec = np.ascontiguousarray(Lr[:, r - 1])
-    zl = np.ascontiguousarray(z[:, r - 1])
     sw_z = np.zeros((nl, MAXSW))
     sw_n = np.zeros(nl, dtype=np.int64)
     sw_stat = np.zeros(nl, dtype=np.int64)
-    run_chunks(_compiled_switch_chunk(), nl, site_point, pp, int(n_fields), fields, zl,
-               np.ascontiguousarray(xstar), np.ascontiguousarray(dxdz),
-               np.ascontiguousarray(nmax), starts, ends, dvec,
-               float(x_scale), float(depth), nrow=nrow, outputs=(sw_z, sw_n, sw_stat),
-               threads=threads)
-    keep = np.ones(m, dtype=bool)
-    new_f, new_w = [], []
+    if nl:
+        run_chunks(_compiled_switch_chunk(), nl, site_point, pp, int(n_fields),
+                   np.ascontiguousarray(fields), np.ascontiguousarray(zl),
+                   np.ascontiguousarray(xstar), np.ascontiguousarray(dxdz),
+                   np.ascontiguousarray(nmax), np.ascontiguousarray(starts, dtype=np.int64),
+                   np.ascontiguousarray(ends, dtype=np.int64), dvec, float(x_scale),
+                   float(depth), nrow=nrow, outputs=(sw_z, sw_n, sw_stat), threads=threads)
+    return sw_z, sw_n, int(np.bitwise_or.reduce(sw_stat)) if nl else 0
+
+
+def _split_lines(site_point, pp, n_fields, fields, w, z, Lr, n, xstar, dxdz, nmax, nrow,
+                 x_scale, depth, tie_atol, tie_rtol, x_hint, threads, passes=2):
+    """Lines of the rule on which the global maximiser switches branch, integrated
+    between the switch points (``_integrate_pieces``). The new nodes are searched again,
+    piece by piece (a narrow window where another branch wins can fall between two
+    Gauss-Hermite nodes and hide behind a switch found first), up to ``passes`` times.
+    Returns (keep mask of the original nodes, per-node outputs of the new nodes as
+    ``_max_nodes``, their weights, n_switch, n_split, status)."""
+    m, r = z.shape
+    starts, ends = _lines(z)
+    dvec = np.ascontiguousarray(Lr[:, r - 1])
+    zl = np.ascontiguousarray(z[:, r - 1])
+    sw_z, sw_n, status = _switches(site_point, pp, n_fields, fields, zl, xstar, dxdz, nmax,
+                                   starts, ends, dvec, nrow, x_scale, depth, threads)
     xh, wh = hermite_nodes(n)
-    for l in np.nonzero(sw_n)[0]:
+    cuts = {int(l): np.sort(sw_z[l, :sw_n[l]]) for l in np.nonzero(sw_n)[0]}
+    keep = np.ones(m, dtype=bool)
+    line = {}
+    for l in cuts:
         j0, j1 = starts[l], ends[l]
         # outer weight of the line: w_j = W w_1d(z_j) (up to the common pruning factor)
-        w1d = wh[np.searchsorted(xh, zl[j0:j1])]
-        W = w[j0:j1].sum() / w1d.sum()
-        f0 = fields[j0] - zl[j0] * dvec
-        cuts = np.sort(sw_z[l, :sw_n[l]])
-        cuts = cuts[(cuts > -Z_MAX) & (cuts < Z_MAX)]
-        edges = np.concatenate([[-Z_MAX], cuts, [Z_MAX]])
-        for a, b in zip(edges[:-1], edges[1:]):
-            if not b > a:
-                continue
-            nq = int(np.clip(np.ceil(8 + 2.2 * (b - a)), 16, 64))
-            t, g = _leggauss(nq)
-            zz = 0.5 * (a + b) + 0.5 * (b - a) * t
-            new_f.append(f0[None, :] + zz[:, None] * dvec[None, :])
-            new_w.append(W * 0.5 * (b - a) * g * np.exp(-0.5 * zz * zz) / np.sqrt(2 * np.pi))
+        W = w[j0:j1].sum() / wh[np.searchsorted(xh, zl[j0:j1])].sum()
+        line[l] = (fields[j0] - zl[j0] * dvec, W)
         keep[j0:j1] = False
-    status = int(np.bitwise_or.reduce(sw_stat)) if nl else 0
-    if new_f:
-        new_f = np.ascontiguousarray(np.concatenate(new_f))
-        new_w = np.concatenate(new_w)
+    todo = set(cuts)
+    built = {}
+    for it in range(passes + 1):
+        pieces, owner = [], []
+        for l in sorted(todo):
+            f0, W = line[l]
+            c = cuts[l][(cuts[l] > -Z_MAX) & (cuts[l] < Z_MAX)]
+            edges = np.concatenate([[-Z_MAX], c, [Z_MAX]])
+            for a, b in zip(edges[:-1], edges[1:]):
+                if b > a:
+                    pieces.append((f0, W, a, b))
+                    owner.append(l)
+        res = _integrate_pieces(site_point, pp, n_fields, pieces, dvec, nrow, x_scale,
+                                depth, tie_atol, tie_rtol, x_hint, threads)
+        for l in todo:
+            built[l] = [res[i] for i in range(len(pieces)) if owner[i] == l]
+        if it == passes or not todo:
+            break
+        # search the new nodes piece by piece
+        fl = np.concatenate([p_[0] for p_ in res])
+        zz = np.concatenate([p_[1] for p_ in res])
+        xs_ = np.concatenate([p_[3][6] for p_ in res])
+        dx_ = np.concatenate([p_[3][7] for p_ in res])
+        nm_ = np.concatenate([p_[3][2] for p_ in res])
+        lens = np.array([len(p_[1]) for p_ in res], dtype=np.int64)
+        pe = np.cumsum(lens)
+        ps = pe - lens
+        sz, sn, s2 = _switches(site_point, pp, n_fields, fl, zz, xs_, dx_, nm_, ps, pe, dvec,
+                               nrow, x_scale, depth, threads)
+        status |= s2
+        todo = set()
+        for i in np.nonzero(sn)[0]:
+            l = owner[i]
+            new = [zc for zc in sz[i, :sn[i]]
+                   if np.all(np.abs(cuts[l] - zc) > 1e-8 * (1.0 + abs(zc)))]
+            if new:
+                cuts[l] = np.sort(np.concatenate([cuts[l], new]))
+                todo.add(l)
+    k = nrow - 3
+    allp = [p_ for l in sorted(built) for p_ in built[l]]
+    for p_ in allp:                    # only the final build of each line counts
+        status |= p_[4]
+    if allp:
+        new_w = np.concatenate([p_[2] for p_ in allp])
+        outs = tuple(np.concatenate([p_[3][i] for p_ in allp]) for i in range(8))
     else:
-        new_f = np.zeros((0, fields.shape[1]))
         new_w = np.zeros(0)
-    return keep, new_f, new_w, int(sw_n.sum()), int(np.count_nonzero(sw_n)), status
+        outs = (np.zeros(0), np.zeros((0, k))) + tuple(np.zeros(0) for i in range(6))
+    n_switch = int(sum(len(c) for c in cuts.values()))
+    return keep, outs, new_w, n_switch, len(cuts), status
 
 
 def field_max_average(site_point, site, p, n_fields, mean, L, n_gh, pairs=(), *,
@@ -1104,17 +1274,13 @@ def field_max_average(site_point, site, p, n_fields, mean, L, n_gh, pairs=(), *,
         n_switch = n_split = 0
         W, Hs, Os = w, hstar, obs
         if split and rank >= 1 and not status:
-            keep, f2, w2, n_switch, n_split, s2 = _split_lines(
+            keep, out2, w2, n_switch, n_split, s2 = _split_lines(
                 site_point, pp, n_fields, fields, w, z, Lr, n, xstar, dxdz, nmax, nrow,
-                x_scale, depth, threads)
+                x_scale, depth, tie_atol, tie_rtol, x_hint, threads)
             if n_split:
-                h2, o2, _, _, _, st2, _, _ = _max_nodes(site_point, pp, n_fields, f2, dvec,
-                                                        nrow, x_scale, depth, tie_atol,
-                                                        tie_rtol, x_hint, threads)
-                s2 |= int(np.bitwise_or.reduce(st2))
                 W = np.concatenate([w[keep], w2])
-                Hs = np.concatenate([hstar[keep], h2])
-                Os = np.concatenate([obs[keep], o2])
+                Hs = np.concatenate([hstar[keep], out2[0]])
+                Os = np.concatenate([obs[keep], out2[1]])
             if s2:
                 status |= s2
                 extra = describe_status(s2) + " on the split lines"
