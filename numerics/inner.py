@@ -60,7 +60,7 @@ from .maximiser import (run_chunks, _find_kinks, _locate_kink, EPS, CAP, NOT_CON
 # but the compiled functions here link in the kernels of maximiser.py. Its digest below
 # makes every change there an edit here as well (tests/test_quadrature.py checks it), so
 # the cached machine code of this module cannot go stale.
-MAXIMISER_SHA256 = "519de862d108052b"
+MAXIMISER_SHA256 = "65bd396a308cb88a"
 
 NB = 512                 # quadrature nodes per batch call of ``site``
 MAX_NODES = 1 << 17      # per cluster or piece, all levels together

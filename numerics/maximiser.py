@@ -30,6 +30,15 @@ by the data in double precision. A tie is never resolved by picking one: the tie
 are weighted as the beta -> infinity limit of exp(beta H0) does, in proportion to
 |H0''(x_k)|^(-1/2) (Laplace); a corner maximum tied with a smooth one has weight 0
 (its Laplace mass is O(1/beta) against O(beta^-1/2)); among corners only, equal weights.
+
+Where x* jumps from one branch to another across field space, O(x*) jumps and a product
+Gauss-Hermite rule converges slowly. ``field_max_average`` (split=True) locates the
+switch points along lines of the last independent field direction and integrates each
+such line piecewise (``_switches``, ``_switch_point``, ``_split_lines``,
+``_integrate_pieces``).
+
+Public: ``site_maxima`` (every local maximum of one H, ties flagged) and
+``field_max_average`` (zero-temperature field averages).
 """
 from __future__ import annotations
 
