@@ -284,3 +284,27 @@ def transition(model: Model | str = "tanh", gamma_value: float = 0.0, eta_value:
     gq, amp, qinfo = g_q(model, gamma_value, g_guess=float(gc))
     return TransitionResult(gamma_value, gc if digits else float(gc), gq, amp, digits,
                             {"g_chi_residual": info["residual"], "g_q_error": qinfo["extrapolation_error"]})
+
+
+def g_q_landau(model: Model | str, gamma_value, digits: int = 30):
+    """g_q from the engine's Landau expansion (closed form in phi's Taylor coefficients),
+    evaluated at ``digits`` precision; gamma is read as the decimal it prints as."""
+    from theory.kernels import derived_model as _dm
+    from theory.replica.landau import c1, c3, c5, landau_deterministic
+    if isinstance(model, str):
+        model = make_model(model)
+    if not model.odd:
+        raise ModelError("the Landau expansion assumes an odd phi")
+    res = _landau_cached(model)
+    t = model.taylor(5)
+    subs = {c1: t[1], c3: t[3], c5: t[5], gamma: sp.Rational(str(gamma_value))}
+    with mpmath.workdps(digits):
+        val = mpmath.mpf(sp.N(res.g_c.subs(subs), digits + 5))
+    return val, sp.simplify(res.g_c.subs({c1: t[1], c3: t[3], c5: t[5]}))
+
+
+@functools.lru_cache(maxsize=16)
+def _landau_cached(model: Model):
+    from theory.kernels import derived_model as _dm
+    from theory.replica.landau import landau_deterministic
+    return landau_deterministic(_dm(model, "chaotic", "paramagnetic"))

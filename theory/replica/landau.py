@@ -14,12 +14,10 @@ The other order parameters and the coupling itself are expanded, theta_j = sum_k
 order by order. The result is the critical manifold g_c(gamma) where q leaves zero and the
 amplitude q ~ (g - g_c)/g_1, in closed form in (c1, c3, gamma).
 
-Status: at gamma = 0 the first solvability condition gives g_c = 1/c1, as it must; for
-gamma != 0 it gives g_c^2 = (gamma + 2)/(2 c1^2 (1 + gamma)^2), which DISAGREES with the
-numerical onset of the same equations (g_q^2 = 1/(c1^2 (1 + gamma)), numerics.transition.g_q,
-to ~1e-7) although the leading-order family agrees with the numerical solution: an error in
-the next-order terms is suspected and not yet found. The amplitude needs the next
-solvability order and is returned as None. Use numerics.transition.g_q for numbers.
+The first solvability condition gives g_c = 1/(c1 sqrt(1 + gamma)) (tested against the
+numerical onset, numerics.transition.g_q). The amplitude lies along the null direction of
+the first-order system and needs the next solvability order (second-order averages), not
+implemented: it is returned as None; numerics.transition.g_q gives it numerically.
 """
 from __future__ import annotations
 
@@ -99,8 +97,9 @@ def landau_deterministic(derived, singular=None) -> LandauResult:
 
     def average(obs: sp.Expr) -> sp.Expr:
         o = _with_phi(obs.subs(fields0), derived.model.phi, phi_series)
-        o = sp.expand(sp.series(o.subs(subs).subs(x, sp.sqrt(eps) * y), eps, 0, 2).removeO())
-        lo = min(_eps_powers(o))
+        o = o.subs(subs).subs(x, sp.sqrt(eps) * y)
+        lo = min(_eps_powers(sp.expand(sp.series(o, eps, 0, 4).removeO())))
+        o = sp.expand(sp.series(o, eps, 0, lo + 2).removeO())   # relative orders 0 and 1
         o = sp.expand(o / eps**lo)
         O0, O1 = o.coeff(eps, 0), o.coeff(eps, 1)
         m0 = gaussian_moment(O0, lam)
@@ -156,7 +155,9 @@ def landau_deterministic(derived, singular=None) -> LandauResult:
     if sp.simplify(M.det()) == 0:
         ns = M.T.nullspace()
         cond = sp.simplify(sp.numer(sp.together((ns[0].T * b)[0])))
-        gcs = [r_ for r_ in sp.solve(cond, g_c) if r_.is_positive is not False]
+        gcs = [r_ for r_ in sp.solve(cond, g_c)
+               if r_ != 0 and complex(r_.subs({c1: 1, c3: sp.Rational(-1, 3), c5: sp.Rational(2, 15),
+                                             gamma: sp.Rational(1, 10)})).real > 0]
     else:
         raise ValueError("the next-order Landau system is not singular: g_c undetermined at this order")
     if not gcs:
@@ -165,8 +166,9 @@ def landau_deterministic(derived, singular=None) -> LandauResult:
     Mc = M.subs(g_c, gc).applyfunc(sp.simplify)
     bc = b.subs(g_c, gc).applyfunc(sp.simplify)
     sol1 = sp.solve(list(Mc * sp.Matrix(nxt) - bc), nxt, dict=True)
-    if not sol1 or g_1 not in sol1[0] or sol1[0][g_1].free_symbols & set(nxt):
-        amp = None   # fixed only by the solvability condition of the next order
+    free_g1 = any(sp.simplify(vec[nxt.index(g_1)]) != 0 for vec in Mc.nullspace())
+    if not sol1 or free_g1 or g_1 not in sol1[0] or sol1[0][g_1].free_symbols & set(nxt):
+        amp = None   # g_1 lies along the null direction: fixed by the next solvability order
     else:
         amp = sp.simplify(1 / sol1[0][g_1])
     sol = {k: sp.simplify(v.subs(g_c, gc)) for k, v in chosen.items()}
