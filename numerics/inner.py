@@ -51,10 +51,10 @@ import numpy as np
 from numba import njit, types
 
 from .gauss import field_nodes
-from .maximiser import (run_chunks, _find_kinks, _locate_kink, EPS, CAP, NOT_CONVERGED, MISSED_PEAK, NO_MAXIMUM, NONFINITE, UNCONFINED,
-                        CAPACITY, CAPS, SC, SCORNER, SH, SINT, SPOL, STYPE, SX, Site, SitePoint,
-                        _finite3, _root, _scan, _stationary, describe_status, kernel_rows,
-                        workspace)
+from .maximiser import (CAPACITY, CAPS, EPS, MISSED_PEAK, NO_MAXIMUM, NONFINITE,
+                        NOT_CONVERGED, SC, SCORNER, SH, SINT, SPOL, STYPE, SX, UNCONFINED, Site,
+                        SitePoint, _find_kinks, _locate_kink, _root, _scan, _stationary,
+                        describe_status, kernel_rows, run_chunks, workspace)
 
 # numba's cache (cache=True) is keyed on the timestamp of the file defining a function,
 # but the compiled functions here link in the kernels of maximiser.py. Its digest below
@@ -116,16 +116,14 @@ def _accumulate(sv, p, m, nodes, wts, out, hmax, raw):
 def _converged(lev, level, k, rtol, zref, err, regular):
     """Error estimate from the last three levels; fills err (absolute), returns
     (relative error, converged); ``regular`` allows the exp(-a/h) extrapolation.
-    Errors are measured against the larger of this part's
-    own sums and zref (the integral of the whole line, when known), so a part that
-    contributes little need not be resolved to rtol of itself."""
+    Z is judged against the larger of this part's own sum and zref (the integral of the
+    top cluster, when known), so a part that contributes little need not be resolved to
+    rtol of itself; observables as described below."""
     if level < 2:
         return np.inf, False
     cur = level % 3
     own = lev[cur, 0]
-    boost = 1.0
-    if zref > own and own > 0.0:
-        boost = zref / own
+    zs = max(own, zref)
     worst = 0.0
     for q in range(1 + k):
         a = lev[cur, q]
@@ -146,12 +144,13 @@ def _converged(lev, level, k, rtol, zref, err, regular):
             e = d1 * r * r if (regular and r < 1e-3) else d1 * min(1.0, r)
         err[q] = e
         if q == 0:
-            scale = own * boost
+            scale = zs
         else:
             # <O> is judged against <|O|>, floored at 1e-3 of the largest |O| met on the
-            # support: an observable that (nearly) vanishes where the mass is need not
-            # be resolved relative to its own tiny average
-            scale = max(lev[cur, k + q], 1e-3 * own * lev[cur, 2 * k + q]) * boost
+            # support times Z: an observable that (nearly) vanishes where the mass is
+            # need not be resolved relative to its own tiny average. Summed over the
+            # parts this is the scale the final estimate uses.
+            scale = max(lev[cur, k + q], 1e-3 * zs * lev[cur, 2 * k + q])
         if scale > 0.0:
             rel = e / scale
         else:
@@ -862,11 +861,10 @@ def field_average(site_point, site, p, n_fields, mean, L, n_gh, pairs=(), *, rto
 
     The fields go to p[0:n_fields] at every node of the product Gauss-Hermite rule with
     n_gh nodes per independent direction of L (``gauss.field_nodes``: a zero or
-    rank-deficient L collapses to fewer directions). Nodes run in parallel chunks; within
-    a chunk each node starts its scan at the previous node's maximiser.
+    rank-deficient L collapses to fewer directions). Nodes run in contiguous chunks on
+    ``threads`` threads (default: numba's thread count, NUMBA_NUM_THREADS); within a chunk
+    each node starts its scan at the previous node's maximiser.
     """
-    import numba
-
     pp = _check_p(p, n_fields)
     _check_rtol(rtol)
     nrow = kernel_rows(site_point, pp, n_obs)
