@@ -136,6 +136,14 @@ def solve(model: Model | str = "tanh", point: Point | None = None, *, kind: str 
         raise ModelError(f"kind={kind!r} is a zero-temperature scaling: use beta=inf")
     if kind == "finite" and not math.isfinite(point.beta):
         raise ModelError("beta=inf needs a zero-temperature scaling: kind='laplace' or 'chaotic'")
+    mdl = model if not isinstance(model, str) else None
+    if mdl is None:
+        from theory.model import make_model
+        mdl = make_model(model)
+    if (branch == "full" and x0 is None and kind == "finite" and mdl.odd
+            and not mdl.mean_coupling and not mdl.quenched_input):
+        return _full_from_paramagnetic(mdl, point, tol=tol, method=method, n_gh=n_gh,
+                                       g_step=g_step, progress=progress)
     if x0 is not None or kind == "chaotic":
         path = [point]
     else:
@@ -151,3 +159,37 @@ def solve(model: Model | str = "tanh", point: Point | None = None, *, kind: str 
         return dataclasses.replace(result, success=False, status=max(result.status, 1),
                                    message=f"could not reach g = {point.g}: {result.message}")
     return result
+
+
+def _full_from_paramagnetic(model, point, **kw):
+    """Full-branch solve for odd phi without J0 and input.
+
+    Q = R = Qh = Rh = 0 solves the full equations by symmetry, but Newton steps taken from
+    g = 0 wander to Q < 0 where the field covariance is not positive. So the Q = 0 solution
+    is found on its own branch and embedded; its full residuals are checked (they must
+    vanish), and a Q > 0 solution is then searched from Q = q/2. The Q > 0 solution, when
+    one converges, is returned (with the Q = 0 one in ``extra``); else the Q = 0 one.
+    """
+    para = solve(model, point, kind="finite", branch="paramagnetic", **kw)
+    if not para.success:
+        return dataclasses.replace(para, branch="full")
+    cm = compiled_for(model, "finite", "full")
+    names = [s.name for s in cm.derived.order_params]
+    theta = [para.x.get(n, 0.0) for n in names]
+    from .saddle import finish
+    embedded = finish(Problem(cm, point, kw.get("n_gh", 48)), theta, success=True, status=0,
+                      message="", nit=para.nit, method=para.method, kind="finite", branch="full")
+    ok = embedded.status == 0 and embedded.residual_norm < kw.get("tol", 1e-10)
+    embedded = dataclasses.replace(
+        embedded, success=ok, status=0 if ok else 1,
+        message=(f"Q = 0 solution (exact by symmetry), full residual {embedded.residual_norm:.2e}"
+                 if ok else f"embedded Q = 0 solution fails the full equations: {embedded.residual_norm:.2e}"))
+    x = para.x
+    start = [x["q"], 0.5 * x["q"], x["r"], 0.0, x["qh"], 0.1, x["rh"], 0.0]
+    qpos = newton(Problem(cm, point, kw.get("n_gh", 48)), start, tol=kw.get("tol", 1e-10),
+                  method=kw.get("method", "hybr"), kind="finite", branch="full")
+    if qpos.success and qpos.x["Q"] > 1e-8:
+        return dataclasses.replace(qpos, message=qpos.message + "; Q > 0 solution",
+                                   extra={"Q0_solution_phi": embedded.phi,
+                                          "Q0_solution_q": embedded.x["q"]})
+    return dataclasses.replace(embedded, extra={"Q_positive_search": qpos.message})
