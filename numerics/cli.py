@@ -61,8 +61,11 @@ def cmd_derive(args) -> int:
             "order_parameters": [s.name for s in d.order_params],
             "controls": [s.name for s in d.controls],
             "fields": [s.name for s in d.fields],
-            "field_mean": [sp.srepr(e) and sp.sstr(e) for e in d.field_mean],
+            "field_mean": [sp.sstr(e) for e in d.field_mean],
             "field_covariance": [[sp.sstr(c) for c in row] for row in d.field_cov],
+            "symbols": sorted({s.name for e in [d.G, d.H, *d.observables] for s in e.free_symbols}
+                              | {s.name for s in d.order_params + d.controls + d.fields}),
+            "parse_with": "sympy.sympify(text, locals={name: sympy.Symbol(name) for name in symbols})",
             "G": sp.sstr(d.G), "H": sp.sstr(d.H), "inner": d.inner,
             "observables": {f"E_{i}": sp.sstr(o) for i, o in enumerate(d.observables)},
             "pairs": {f"P_{i}_{j}": f"E[<O_{i}><O_{j}>]" for i, j in d.pairs},
