@@ -255,22 +255,21 @@ def g_q(model: Model | str, gamma_value: float, eps0: float = 8e-3, levels: int 
         gs.append(gv)
         epss.append(e)
         gguess = gv
-    # Richardson table for g(eps) = g_q + g_1 eps + g_2 eps^2 + ...
-    T = [list(gs)]
-    for j in range(1, levels):
-        prev = T[-1]
-        T.append([(2**j * prev[i + 1] - prev[i]) / (2**j - 1) for i in range(len(prev) - 1)])
-    gq = T[-1][0]
-    err = abs(T[-1][0] - T[-2][-1])
-    slope = (gs[-1] - gs[-2]) / (epss[-1] - epss[-2])
-    # refine the slope with the same extrapolation for the finite differences
-    d1 = [(gs[i] - gq) / epss[i] for i in range(levels)]
-    D = [d1]
-    for j in range(1, levels):
-        prev = D[-1]
-        D.append([(2**j * prev[i + 1] - prev[i]) / (2**j - 1) for i in range(len(prev) - 1)])
-    g1 = D[-1][0] if abs(D[-1][0]) > 0 else slope
+    # Richardson extrapolation of g(eps) = g_q + g_1 eps + ..., and of (g(eps) - g_q)/eps -> g_1
+    table = _richardson(gs)
+    gq = table[-1][0]
+    err = abs(table[-1][0] - table[-2][-1])
+    g1 = _richardson([(gs[i] - gq) / epss[i] for i in range(levels)])[-1][0]
     return gq, 1.0 / g1, {"g_of_eps": list(zip(epss, gs)), "extrapolation_error": err}
+
+
+def _richardson(values):
+    """Richardson table for values at eps0/2^k of a function analytic in eps (last row: limit)."""
+    table = [list(values)]
+    for j in range(1, len(values)):
+        prev = table[-1]
+        table.append([(2**j * prev[i + 1] - prev[i]) / (2**j - 1) for i in range(len(prev) - 1)])
+    return table
 
 
 def transition(model: Model | str = "tanh", gamma_value: float = 0.0, eta_value: float = 0.0,
