@@ -13,7 +13,7 @@ import math
 import numpy as np
 from tqdm.auto import tqdm
 
-from theory.model import Model, ModelError, Point
+from theory.model import Model, ModelError, Point, make_model
 
 from .result import SaddleResult
 from .saddle import KINDS, Problem, compiled_for, newton
@@ -40,10 +40,26 @@ def continuation(model, points, *, kind="finite", branch="full", x0=None, tol=1e
     order of the order parameters). Intermediate points inserted by step halving are not
     yielded.
     """
-    cm = compiled_for(model, kind, branch)
+    mdl = make_model(model) if isinstance(model, str) else model
     points = list(points)
     if not points:
         return
+    if (branch == "full" and kind == "finite" and mdl.odd and not mdl.mean_coupling
+            and not mdl.quenched_input):
+        # Q = 0 is exact by symmetry: continue it on its own branch, embed each point
+        px0 = None if x0 is None else [v for v, s_ in zip(x0, ("q", "Q", "r", "R", "qh", "Qh", "rh", "Rh"))
+                                       if s_ in ("q", "r", "qh", "rh")]
+        for para in continuation(mdl, points, kind=kind, branch="paramagnetic", x0=px0, tol=tol,
+                                 method=method, n_gh=n_gh, max_halvings=max_halvings,
+                                 progress=progress):
+            pt = Point(**para.point)
+            yield _full_from_paramagnetic(mdl, pt, para=para, tol=tol, method=method, n_gh=n_gh)
+        return
+    cm = compiled_for(model, kind, branch)
+    nvar = len(cm.derived.order_params)
+    if x0 is not None and len(x0) != nvar:
+        raise ModelError(f"x0 has {len(x0)} values but the {kind}/{branch} equations have "
+                         f"{nvar} order parameters {[s.name for s in cm.derived.order_params]}")
     prev_pt, prev_x, prev2 = None, None, None
     it = tqdm(points, disable=not progress, desc=f"continuation ({kind})", leave=False)
     for pt in it:
@@ -161,7 +177,7 @@ def solve(model: Model | str = "tanh", point: Point | None = None, *, kind: str 
     return result
 
 
-def _full_from_paramagnetic(model, point, **kw):
+def _full_from_paramagnetic(model, point, para=None, **kw):
     """Full-branch solve for odd phi without J0 and input.
 
     Q = R = Qh = Rh = 0 solves the full equations by symmetry, but Newton steps taken from
@@ -170,14 +186,15 @@ def _full_from_paramagnetic(model, point, **kw):
     vanish), and a Q > 0 solution is then searched from Q = q/2. The Q > 0 solution, when
     one converges, is returned (with the Q = 0 one in ``extra``); else the Q = 0 one.
     """
-    para = solve(model, point, kind="finite", branch="paramagnetic", **kw)
+    if para is None:
+        para = solve(model, point, kind="finite", branch="paramagnetic", **kw)
     if not para.success:
         return dataclasses.replace(para, branch="full")
     cm = compiled_for(model, "finite", "full")
     names = [s.name for s in cm.derived.order_params]
     theta = [para.x.get(n, 0.0) for n in names]
     from .saddle import finish
-    embedded = finish(Problem(cm, point, kw.get("n_gh", 48)), theta, success=True, status=0,
+    embedded = finish(Problem(cm, point, kw.get("n_gh") or 48), theta, success=True, status=0,
                       message="", nit=para.nit, method=para.method, kind="finite", branch="full")
     ok = embedded.status == 0 and embedded.residual_norm < kw.get("tol", 1e-10)
     embedded = dataclasses.replace(
@@ -186,7 +203,7 @@ def _full_from_paramagnetic(model, point, **kw):
                  if ok else f"embedded Q = 0 solution fails the full equations: {embedded.residual_norm:.2e}"))
     x = para.x
     start = [x["q"], 0.5 * x["q"], x["r"], 0.0, x["qh"], 0.1, x["rh"], 0.0]
-    qpos = newton(Problem(cm, point, kw.get("n_gh", 48)), start, tol=kw.get("tol", 1e-10),
+    qpos = newton(Problem(cm, point, kw.get("n_gh") or 48), start, tol=kw.get("tol", 1e-10),
                   method=kw.get("method", "hybr"), kind="finite", branch="full")
     if qpos.success and qpos.x["Q"] > 1e-8:
         return dataclasses.replace(qpos, message=qpos.message + "; Q > 0 solution",
