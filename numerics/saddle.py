@@ -174,7 +174,8 @@ def finish(problem: Problem, theta, *, success, status, message, nit, method, ki
     else:
         chi = math.inf
         free = math.nan
-    x.setdefault("Q", 0.0) if kind != "laplace" else None
+    if kind != "laplace":
+        x.setdefault("Q", 0.0)   # Q = 0 on the paramagnetic branch, reported explicitly
     return SaddleResult(x, bool(success), int(status), message, tuple(map(float, resid)), rnorm,
                         nit, problem.nfev, float(Phi), float(free), float(energy), float(chi),
                         kind, branch, _point_dict(pt), method, None, qerr)

@@ -34,7 +34,6 @@ def _inner(problem: Problem, theta, A, B):
 
 def _linear_averages(problem: Problem, theta, h=1e-3):
     """E lnZ, E<O>, E[<O_i><O_j>] to first order in the field covariance at zero mean."""
-    mean, _ = problem.fields(theta) if False else (np.zeros(2), None)
     o = problem.compiled
     out = np.zeros((5, 1))
     o.bundle.fields(np.zeros(1), problem.base(theta), out)

@@ -84,7 +84,6 @@ def landau_deterministic(derived, singular=None) -> LandauResult:
     subs[q] = eps
     subs[g] = g_c + g_1 * eps
     fields0 = {f: 0 for f in derived.fields}
-    H = derived.H.subs(fields0).subs(derived.model.phi, phi_series)
     H = _with_phi(derived.H.subs(fields0), derived.model.phi, phi_series)
     Hy = sp.expand(sp.series(H.subs(subs).subs(x, sp.sqrt(eps) * y), eps, 0, 2).removeO())
     H0 = Hy.coeff(eps, 0)
@@ -92,7 +91,6 @@ def landau_deterministic(derived, singular=None) -> LandauResult:
     if sp.Poly(H0, y).degree() != 2 or sp.expand(H0).coeff(y, 1) != 0:
         raise ValueError(f"leading site measure is not a centred Gaussian: H0 = {H0}")
     precision = sp.simplify(-2 * sp.expand(H0).coeff(y, 2))
-    H0c = sp.expand(H0).coeff(y, 0)
     H1c = H1  # constants cancel in connected averages
 
     def average(obs: sp.Expr) -> sp.Expr:
@@ -122,10 +120,6 @@ def landau_deterministic(derived, singular=None) -> LandauResult:
         system += [_coeff(ex, lo), _coeff(ex, lo + 1)]
     system = [sp.numer(sp.together(s_.subs(lam, precision))) for s_ in system]
     system = [s_ for s_ in system if s_ != 0]
-    lead_unknowns = [c[0] for c in coeffs.values() if c[0] != 0] + [c[1] for c in coeffs.values()]
-    next_unknowns = [c[2] for c in coeffs.values() if c[2] != 0] + [c[1] for v, c in coeffs.items()
-                                                                   if c[0] != 0 and c[2] == 0]
-    next_unknowns = [u for u in next_unknowns if u not in lead_unknowns or True]
     # leading unknowns: those of the lowest order of every variable
     lead = [c[0] if c[0] != 0 else c[1] for c in coeffs.values()]
     nxt = [c[1] if c[0] != 0 else c[2] for c in coeffs.values()] + [g_1]
