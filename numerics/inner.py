@@ -798,6 +798,48 @@ def inner_average(site_point, site, p, x_hint=0.0, rtol=1e-13, *, x_scale=1.0,
 
 
 @dataclass(frozen=True)
+class NodeAverages:
+    """Inner integrals at given field nodes: lnZ[i], avg[i, k] = <O_{k+1}> at node i,
+    err[i] (relative error estimate), n_peaks[i], status[i] (bit set), x_top[i] (the
+    global maximiser)."""
+
+    lnZ: np.ndarray
+    avg: np.ndarray
+    err: np.ndarray
+    n_peaks: np.ndarray
+    status: np.ndarray
+    x_top: np.ndarray
+
+
+def node_averages(site_point, site, p, fields, *, rtol=1e-13, x_scale=1.0, x_hint=0.0,
+                  n_obs=None, threads=None) -> NodeAverages:
+    """ln Z and <O_k> at each row of ``fields`` (shape (m, d)), written to p[0:d].
+
+    The per-node layer under ``field_average``, for averages that are not linear in the
+    inner averages (e.g. products of connected moments, ``numerics.replicon``). Extra
+    per-node parameters can ride along as additional columns of ``fields`` when the
+    kernel declares them right after its fields.
+    """
+    fields = np.ascontiguousarray(np.atleast_2d(np.asarray(fields, dtype=np.float64)))
+    n_fields = fields.shape[1]
+    pp = _check_p(p, n_fields)
+    _check_rtol(rtol)
+    nrow = kernel_rows(site_point, pp, n_obs)
+    m, k = fields.shape[0], nrow - 3
+    lnz = np.empty(m)
+    avg = np.empty((m, k))
+    err = np.empty(m)
+    npk = np.empty(m, dtype=np.int64)
+    stat = np.empty(m, dtype=np.int64)
+    xtop = np.empty(m)
+    if m:
+        run_chunks(_compiled("field"), m, site_point, site, pp, int(n_fields), fields,
+                   float(rtol), float(x_scale), float(x_hint), nrow=nrow,
+                   outputs=(lnz, avg, err, npk, stat, xtop), threads=threads)
+    return NodeAverages(lnz, avg, err, npk, stat, xtop)
+
+
+@dataclass(frozen=True)
 class FieldAverage:
     """Gaussian averages over the fields of the inner (site) averages.
 
@@ -876,15 +918,9 @@ def field_average(site_point, site, p, n_fields, mean, L, n_gh, pairs=(), *, rto
     L = np.asarray(L, dtype=np.float64).reshape(n_fields, n_fields)
     fields, w, rank = field_nodes(mean, L, n_gh, prune)
     m = fields.shape[0]
-    lnz = np.empty(m)
-    avg = np.empty((m, k))
-    err = np.empty(m)
-    npk = np.empty(m, dtype=np.int64)
-    stat = np.empty(m, dtype=np.int64)
-    xtop = np.empty(m)
-    run_chunks(_compiled("field"), m, site_point, site, pp, int(n_fields),
-               np.ascontiguousarray(fields), float(rtol), float(x_scale), float(x_hint),
-               nrow=nrow, outputs=(lnz, avg, err, npk, stat, xtop), threads=threads)
+    nodes = node_averages(site_point, site, pp, fields, rtol=rtol, x_scale=x_scale,
+                          x_hint=x_hint, n_obs=nrow - 3, threads=threads)
+    lnz, avg, err, npk, stat = nodes.lnZ, nodes.avg, nodes.err, nodes.n_peaks, nodes.status
     E_pair = np.array([np.dot(w, avg[:, i] * avg[:, j]) for i, j in pairs])
     # the inner error that reaches the averages is the weighted one: a few nodes of
     # small weight slightly above rtol do not spoil E[...]; structural failures do

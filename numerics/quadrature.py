@@ -15,7 +15,8 @@ H, H_x, H_xx, O_1..O_K, fields first in p. Status codes are bit sets; ``describe
 turns one into text.
 """
 from .gauss import field_nodes, field_rule, hermite_nodes, product_nodes, reduce_factor
-from .inner import FieldAverage, field_average, inner_average, refine_error
+from .inner import (FieldAverage, NodeAverages, field_average, inner_average, node_averages,
+                    refine_error)
 from .maximiser import (CAPACITY, MISSED_PEAK, NO_MAXIMUM, NONFINITE, NOT_CONVERGED, OK,
                         SWITCH, UNCONFINED, FieldMaxAverage, SiteMaxima, describe_status,
                         field_max_average, kernel_rows, site_maxima)
@@ -23,6 +24,7 @@ from .maximiser import (CAPACITY, MISSED_PEAK, NO_MAXIMUM, NONFINITE, NOT_CONVER
 __all__ = [
     "hermite_nodes", "product_nodes", "field_nodes", "field_rule", "reduce_factor",
     "inner_average", "field_average", "refine_error", "FieldAverage",
+    "node_averages", "NodeAverages",
     "site_maxima", "field_max_average", "SiteMaxima", "FieldMaxAverage",
     "kernel_rows", "describe_status",
     "OK", "NONFINITE", "UNCONFINED", "CAPACITY", "NOT_CONVERGED", "MISSED_PEAK",
