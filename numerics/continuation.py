@@ -44,8 +44,7 @@ def continuation(model, points, *, kind="finite", branch="full", x0=None, tol=1e
     points = list(points)
     if not points:
         return
-    if (branch == "full" and kind == "finite" and mdl.odd and not mdl.mean_coupling
-            and not mdl.quenched_input):
+    if branch == "full" and kind == "finite" and _symmetric(mdl):
         # Q = 0 is exact by symmetry: continue it on its own branch, embed each point
         px0 = None if x0 is None else [v for v, s_ in zip(x0, ("q", "Q", "r", "R", "qh", "Qh", "rh", "Rh"))
                                        if s_ in ("q", "r", "qh", "rh")]
@@ -156,8 +155,7 @@ def solve(model: Model | str = "tanh", point: Point | None = None, *, kind: str 
     if mdl is None:
         from theory.model import make_model
         mdl = make_model(model)
-    if (branch == "full" and x0 is None and kind == "finite" and mdl.odd
-            and not mdl.mean_coupling and not mdl.quenched_input):
+    if branch == "full" and x0 is None and kind == "finite" and _symmetric(mdl):
         return _full_from_paramagnetic(mdl, point, tol=tol, method=method, n_gh=n_gh,
                                        g_step=g_step, progress=progress)
     if x0 is not None or kind == "chaotic":
@@ -177,14 +175,34 @@ def solve(model: Model | str = "tanh", point: Point | None = None, *, kind: str 
     return result
 
 
-def _full_from_paramagnetic(model, point, para=None, **kw):
-    """Full-branch solve for odd phi without J0 and input.
+def _symmetric(model: Model) -> bool:
+    """Odd phi without quenched input: x -> -x in one replica maps solutions to solutions,
+    so Q = R = Qh = Rh = 0 (and m = k = mh = kh = 0) solves the full equations exactly."""
+    return model.odd and not model.quenched_input
 
-    Q = R = Qh = Rh = 0 solves the full equations by symmetry, but Newton steps taken from
-    g = 0 wander to Q < 0 where the field covariance is not positive. So the Q = 0 solution
-    is found on its own branch and embedded; its full residuals are checked (they must
-    vanish), and a Q > 0 solution is then searched from Q = q/2. The Q > 0 solution, when
-    one converges, is returned (with the Q = 0 one in ``extra``); else the Q = 0 one.
+
+def _q_positive_starts(names, x, point):
+    """Starts for the Q > 0 search next to the Q = 0 solution x: Q = q/2, and with mean
+    coupling a magnetised start m = +-sqrt(q/2), kh = g J0 m (from dPhi/dk = 0)."""
+    base = {"q": x["q"], "Q": 0.5 * x["q"], "r": x["r"], "R": 0.0, "qh": x["qh"], "Qh": 0.1,
+            "rh": x["rh"], "Rh": 0.0}
+    if "m" not in names:
+        return [[base[n] for n in names]]
+    m0 = math.sqrt(0.5 * x["q"])
+    return [[{**base, "m": m0, "k": 0.0, "mh": 0.0, "kh": point.g * point.J0 * m0}.get(n, 0.0)
+             for n in names],
+            [{**base, "m": 0.0, "k": 0.0, "mh": 0.0, "kh": 0.0}.get(n, 0.0) for n in names]]
+
+
+def _full_from_paramagnetic(model, point, para=None, **kw):
+    """Full-branch solve for odd phi without input (with or without J0).
+
+    Q = R = Qh = Rh = 0 (and m = k = mh = kh = 0) solves the full equations by symmetry, but
+    Newton steps taken from g = 0 wander to Q < 0 where the field covariance is not
+    positive. So the Q = 0 solution is found on its own branch and embedded; its full
+    residuals are checked (they must vanish), and a Q > 0 solution is then searched from
+    Q = q/2 (with J0, first from a magnetised start). The Q > 0 solution, when one
+    converges, is returned (with the Q = 0 one in ``extra``); else the Q = 0 one.
     """
     if para is None:
         para = solve(model, point, kind="finite", branch="paramagnetic", **kw)
@@ -201,10 +219,11 @@ def _full_from_paramagnetic(model, point, para=None, **kw):
         embedded, success=ok, status=0 if ok else 1,
         message=(f"Q = 0 solution (exact by symmetry), full residual {embedded.residual_norm:.2e}"
                  if ok else f"embedded Q = 0 solution fails the full equations: {embedded.residual_norm:.2e}"))
-    x = para.x
-    start = [x["q"], 0.5 * x["q"], x["r"], 0.0, x["qh"], 0.1, x["rh"], 0.0]
-    qpos = newton(Problem(cm, point, kw.get("n_gh") or 48), start, tol=kw.get("tol", 1e-10),
-                  method=kw.get("method", "hybr"), kind="finite", branch="full")
+    for start in _q_positive_starts(names, para.x, point):
+        qpos = newton(Problem(cm, point, kw.get("n_gh") or 48), start, tol=kw.get("tol", 1e-10),
+                      method=kw.get("method", "hybr"), kind="finite", branch="full")
+        if qpos.success and qpos.x["Q"] > 1e-8:
+            break
     if qpos.success and qpos.x["Q"] > 1e-8:
         return dataclasses.replace(qpos, message=qpos.message + "; Q > 0 solution",
                                    extra={"Q0_solution_phi": embedded.phi,

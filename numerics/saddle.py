@@ -40,6 +40,12 @@ class Problem:
     point: Point
     n_gh: int = 48
     nfev: int = 0
+    #: while iterating, a field covariance outside the PSD cone is replaced by its
+    #: projection (eigenvalues clipped at 0), a continuous extension of the residuals that
+    #: lets Newton approach solutions on the boundary (Q -> 0, Qh -> 0); every solution lies
+    #: in the cone (Q = E<phi>^2, Qh = g^2 E<O_A>^2, |Rh| <= g sqrt(Q Qh)), and results are
+    #: always re-evaluated with ``extend=False``, where leaving the cone is a DomainError
+    extend: bool = False
 
     def __post_init__(self):
         d = self.compiled.derived
@@ -64,6 +70,8 @@ class Problem:
         o = self._fields_out[:, 0]
         mean = o[:2].copy()
         C = np.array([[o[2], o[3]], [o[3], o[4]]])
+        if self.extend and np.all(np.isfinite(C)):
+            C = _psd_projection(C)
         return mean, _psd_cholesky(C)
 
     def averages(self, theta):
@@ -121,6 +129,14 @@ def _psd_cholesky(C: np.ndarray, tol: float = 1e-12) -> np.ndarray:
         l22 = math.sqrt(max(c - l21 * l21, 0.0))
         return np.array([[l11, 0.0], [l21, l22]])
     return np.array([[0.0, 0.0], [0.0, math.sqrt(c)]])
+
+
+def _psd_projection(C: np.ndarray) -> np.ndarray:
+    """The nearest (Frobenius) positive semi-definite matrix to the symmetric C."""
+    w, V = np.linalg.eigh(C)
+    if w[0] >= 0.0:
+        return C
+    return (V * np.maximum(w, 0.0)) @ V.T
 
 
 def _ok(res) -> bool:
@@ -198,6 +214,7 @@ def newton(problem: Problem, x0, *, tol=1e-10, maxiter=200, method="hybr", kind=
             state["err"] = str(exc)
             return np.full(len(th), 1e6)
 
+    problem.extend = True
     try:
         sol = optimize.root(fun, x0, method=method, tol=tol * 1e-2,
                             options={"maxfev": maxiter * (len(x0) + 1)} if method == "hybr"
@@ -206,6 +223,8 @@ def newton(problem: Problem, x0, *, tol=1e-10, maxiter=200, method="hybr", kind=
         return SaddleResult(dict(zip(problem.names, map(float, x0))), False, 1,
                             f"root finder failed: {exc}", kind=kind, branch=branch,
                             point=_point_dict(problem.point), method=method)
+    finally:
+        problem.extend = False
     r = finish(problem, sol.x, success=True, status=0, message="", nit=int(getattr(sol, "nfev", 0)),
                method=method, kind=kind, branch=branch)
     ok = r.status != 2 and r.residual_norm < tol

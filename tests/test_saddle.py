@@ -109,3 +109,20 @@ def test_failures_are_reported_not_nan():
         Point(g=1.0, beta=float("nan"))
     with pytest.raises(ModelError):
         solve("tanh", Point(g=1.0, beta=math.inf), kind="finite")
+
+
+def test_mean_coupling_solves_reach_the_psd_boundary_and_the_symmetric_branch():
+    """J0 variants: with input the solution is reached through iterates that leave the PSD
+    cone of the field covariance (continuous extension during Newton only), and verified
+    independently by the RS pair relations of the replicon module; without input the
+    m = Q = 0 solution is exact by symmetry and must satisfy the full equations."""
+    from numerics.replicon import replicon
+    m = make_model("tanh", mean_coupling=True, quenched_input=True)
+    pt = Point(g=1.0, gamma=0.2, beta=4, eta=0.05, J0=2.0, I0=0.3, sI=0.5)
+    r = solve(m, pt)
+    assert r.success and r.residual_norm < 1e-10 and r.x["Q"] > 0.05
+    assert replicon(m, pt, r).rs_residual < 1e-10
+    m0 = make_model("tanh", mean_coupling=True)
+    r0 = solve(m0, Point(g=1.0, gamma=0.2, beta=4, eta=0.05, J0=1.5))
+    assert r0.success and r0.residual_norm < 1e-12
+    assert r0.x["m"] == 0.0 and r0.x["Q"] == 0.0

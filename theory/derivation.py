@@ -168,10 +168,14 @@ def derive(model: Model) -> DerivedModel:
 
 
 def paramagnetic_branch(derived: DerivedModel) -> DerivedModel:
-    """The Q = 0 branch (Q = R = Qh = Rh = 0): exact for odd phi without J0 and input."""
+    """The Q = 0 branch (Q = R = Qh = Rh = 0, and m = k = mh = kh = 0 with mean coupling):
+    exact for odd phi without input, where x -> -x in one replica is a symmetry."""
     if derived.kind != "finite":
         raise ValueError("take the branch of the finite-beta derivation, then the limit")
-    return derived.restrict({Q: 0, R: 0, Qh: 0, Rh: 0})
+    fixed = {Q: 0, R: 0, Qh: 0, Rh: 0}
+    if derived.model.mean_coupling:
+        fixed.update({m: 0, k: 0, mh: 0, kh: 0})
+    return derived.restrict(fixed)
 
 
 def derive_named(phi: str = "tanh", U: str | None = None, **kw) -> DerivedModel:
