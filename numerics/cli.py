@@ -79,15 +79,25 @@ def cmd_derive(args) -> int:
 
 # -- solve -------------------------------------------------------------------------------
 def cmd_solve(args) -> int:
+    import dataclasses
+
     from .continuation import solve
     model, extra = _model_from(args)
     point = Point(g=args.g, gamma=args.gamma, beta=args.beta, eta=args.eta, **extra)
     kind = args.kind or ("finite" if math.isfinite(point.beta) else "chaotic")
+    if args.branches:
+        return _print_branches(model, point, args)
     if args.digits:
         from .precision import solve_mp
         res = solve_mp(model, point, kind=kind, branch=args.branch, digits=args.digits)
     else:
         res = solve(model, point, kind=kind, branch=args.branch, tol=args.tol, progress=not args.json)
+        if res.success and kind == "finite":
+            from .replicon import replicon
+            rep = replicon(model, point, res)
+            if rep.success:
+                res = dataclasses.replace(res, extra={**res.extra, "replicon": rep.replicon,
+                                                      "replicon_stable": bool(rep.stable)})
     if args.json:
         print(res.to_json())
     else:
@@ -95,7 +105,29 @@ def cmd_solve(args) -> int:
         for k, v in res.x.items():
             print(f"  {k:>6} = {v}")
         print(f"  chi = {res.chi}, free energy = {res.free_energy}, energy = {res.energy}")
+        if "replicon" in res.extra:
+            print(f"  replicon = {res.extra['replicon']:.6g} "
+                  f"({'stable' if res.extra['replicon_stable'] else 'UNSTABLE: replica symmetry broken'})")
     return 0 if res.success else 1
+
+
+def _print_branches(model, point, args) -> int:
+    from .branches import branches
+    if args.digits:
+        raise ModelError("--branches works in double precision (drop --digits)")
+    rep = branches(model, point)
+    if args.json:
+        print(json.dumps(rep.as_dict(), indent=2))
+    else:
+        print(rep.note)
+        for b in rep.branches:
+            r = b.replicon
+            print(f"  {b.name:6s} q = {b.solution.x['q']:.10g}  Q = {b.solution.x.get('Q', 0.0):.10g}"
+                  f"  f = {b.solution.free_energy:.12g}  replicon = {r.replicon:.6g}"
+                  f"{'  <- physical' if b.physical else ''}")
+        for name, msg in rep.failures.items():
+            print(f"  {name}: {msg}")
+    return 0 if rep.branches else 1
 
 
 def main(argv=None) -> int:
@@ -120,6 +152,8 @@ def main(argv=None) -> int:
     p.add_argument("--branch", default="full", choices=["full", "paramagnetic"])
     p.add_argument("--digits", type=int, default=None, help="arbitrary precision (mpmath)")
     p.add_argument("--tol", type=float, default=1e-10)
+    p.add_argument("--branches", action="store_true",
+                   help="every RS branch (Q = 0, Q > 0) with free energy and replicon (finite beta)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_solve)
 

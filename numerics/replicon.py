@@ -70,9 +70,10 @@ class RepliconResult:
     n_nodes: int = 0
 
     def as_dict(self) -> dict:
-        c = lambda z: [float(np.real(v)), float(np.imag(v))]  # noqa: E731
+        c = lambda z: [float(np.real(z)), float(np.imag(z))]  # noqa: E731
         return {"success": self.success, "message": self.message,
-                "replicon": _f(self.replicon), "stable": self.stable,
+                "replicon": _f(self.replicon),
+                "stable": None if self.stable is None else bool(self.stable),
                 "eigenvalues": [c(v) for v in self.eigenvalues],
                 "even": [c(v) for v in self.even], "odd": [c(v) for v in self.odd],
                 "chi_sg": _f(self.chi_sg), "rs_residual": _f(self.rs_residual),

@@ -52,7 +52,8 @@ class SaddleResult:
         }
         out.update({k: conv(v) for k, v in self.x.items()})
         out["order_parameters"] = {k: conv(v) for k, v in self.x.items()}
-        out.update({k: (conv(v) if isinstance(v, (int, float)) else v) for k, v in self.extra.items()})
+        out.update({k: (conv(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+                    for k, v in self.extra.items()})
         return out
 
     def to_json(self) -> str:

@@ -103,3 +103,29 @@ def test_bad_input():
     assert not res.success and "finite beta" in res.message
     res = replicon("tanh", pt, {"q": math.nan})
     assert not res.success and "non-finite" in res.message
+
+
+def test_branches_classify_physical_and_broken_points():
+    from numerics.branches import branches
+    broken = branches("tanh", Point(g=1.5, gamma=-0.3, beta=30.0))
+    assert [b.name for b in broken.branches] == ["Q = 0", "Q > 0"]
+    assert broken.rs_broken and broken.physical is None
+    assert all(b.solution.success and b.solution.residual_norm < 1e-10 for b in broken.branches)
+    ok = branches("tanh", Point(g=1.2, gamma=0.0, beta=100.0))
+    assert not ok.rs_broken and ok.physical.name == "Q = 0"
+    assert ok.physical.replicon.replicon > 0.01
+    with pytest.raises(ModelError):
+        branches("tanh", Point(g=1.2, beta=math.inf))
+
+
+def test_cli_solve_reports_replicon_and_branches(capsys):
+    import json
+
+    from numerics.cli import main
+    assert main(["solve", "--g", "1.5", "--gamma", "-0.3", "--beta", "30", "--branches", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["rs_broken"] is True and len(out["branches"]) == 2
+    assert all(b["replicon"]["stable"] is False for b in out["branches"])
+    assert main(["solve", "--g", "0.8", "--beta", "10", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["replicon_stable"] is True and out["replicon"] > 0
