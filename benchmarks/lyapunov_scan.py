@@ -1,0 +1,232 @@
+"""Lyapunov sign-change scan: where lambda_max of dx/dt = -x + g J tanh(x) turns positive,
+for gamma in {0, 0.5} and N = 500 ... 4000, against the lines g (1 + gamma) = 1 and
+g sqrt(1 + gamma) = 1.
+
+    python benchmarks/lyapunov_scan.py run [--Ns 500 1000 2000] [--seeds 4 4 3]
+    python benchmarks/lyapunov_scan.py checks        # dt and t_transient comparisons
+    python benchmarks/lyapunov_scan.py report        # -> results/lyapunov_scan.{json,md}, docs/lyapunov.png
+
+``run`` is resumable: every (gamma, N, seed) unit is written to
+benchmarks/results/lyapunov_scan.json as soon as it finishes and skipped when present.
+Run with one thread (NUMBA_NUM_THREADS=OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from numerics.chaos import LyapunovScan, extrapolate, lyapunov_scan, zero_crossing
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "results" / "lyapunov_scan.json"
+MD = HERE / "results" / "lyapunov_scan.md"
+FIG = HERE.parent / "docs" / "lyapunov.png"
+
+GRIDS = {
+    0.0: [0.95, 1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.4, 1.5],
+    0.5: [0.64, 0.68, 0.72, 0.76, 0.80, 0.84, 0.88, 0.94, 1.0, 1.1],
+}
+PARAMS = {"t_transient": 400.0, "t_align": 100.0, "t_total": 1000.0, "dt": 0.1, "renorm": 1.0}
+
+
+def load():
+    if OUT.exists():
+        return json.loads(OUT.read_text())
+    return {"runs": {}, "checks": {}}
+
+
+def save(db):
+    tmp = OUT.with_suffix(".tmp")
+    tmp.write_text(json.dumps(db, indent=1))
+    os.replace(tmp, OUT)
+
+
+def unit(db, section, key, **kw):
+    if key in db[section]:
+        return
+    t0 = time.time()
+    s = lyapunov_scan(**kw)
+    d = s.to_dict()
+    d["wall_s"] = time.time() - t0
+    db[section][key] = d
+    save(db)
+    print(f"{section} {key}: {d['wall_s']:.0f} s; lam = {np.round(s.lam[0], 4).tolist()}",
+          flush=True)
+
+
+def cmd_run(a):
+    db = load()
+    db["conditions"] = {"machine": platform.processor() or platform.machine(),
+                        "threads": os.environ.get("OPENBLAS_NUM_THREADS", "?"),
+                        "params": PARAMS, "grids": {str(k): v for k, v in GRIDS.items()}}
+    for N, ns in zip(a.Ns, a.seeds):
+        for s in range(ns):
+            for gamma, gs in GRIDS.items():
+                unit(db, "runs", f"{gamma}/{N}/{s}", N=N, gs=gs, gamma=gamma, seeds=(s,),
+                     spectrum=True, progress=False, **PARAMS)
+
+
+def cmd_checks(a):
+    db = load()
+    gs = GRIDS[0.5]
+    p = dict(PARAMS)
+    unit(db, "checks", "dt0.05/0.5/500/0", N=500, gs=gs, gamma=0.5, seeds=(0,),
+         progress=False, **{**p, "dt": 0.05})
+    unit(db, "checks", "transient1500/0.5/1000/0", N=1000, gs=gs, gamma=0.5, seeds=(0,),
+         progress=False, **{**p, "t_transient": 1500.0})
+
+
+def merged(db, gamma, N):
+    runs = [LyapunovScan.from_dict(d) for k, d in sorted(db["runs"].items())
+            if k.startswith(f"{gamma}/{N}/")]
+    if not runs:
+        return None
+    cat = lambda f: np.concatenate([getattr(r, f) for r in runs])  # noqa: E731
+    r0 = runs[0]
+    return LyapunovScan(N, gamma, r0.gs, tuple(s for r in runs for s in r.seeds),
+                        cat("lam"), cat("err"), cat("first"), cat("second"), cat("q_end"),
+                        cat("speed_end"), cat("mu"), r0.params)
+
+
+def classify(s, nsig=3.0):
+    """Per sample and g: 'C' chaotic (lambda > nsig err), 'F' on a fixed point (end speed
+    (1/N)|dx/dt|^2 < 1e-20), 'L' otherwise (|lambda| small and still moving: limit cycle,
+    torus, or a slow transient), '-' significantly negative but still moving."""
+    out = []
+    for k in range(len(s.seeds)):
+        row = ""
+        for i in range(s.gs.size):
+            lam, err, v = s.lam[k, i], s.err[k, i], s.speed_end[k, i]
+            row += ("C" if lam > nsig * err else "F" if v < 1e-20 else
+                    "-" if lam < -nsig * err else "L")
+        out.append(row)
+    return out
+
+
+def cmd_report(a):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from numerics.dmft import lyapunov_dmft
+
+    db = load()
+    analysis = {}
+    md = ["# Lyapunov sign-change scan (written by benchmarks/lyapunov_scan.py report)", "",
+          f"Parameters: {PARAMS}; one thread per process. Errors: 1 sigma of the disorder "
+          "average (larger of propagated time-average errors and the spread of J samples); "
+          "crossing intervals 95 % (Fieller), weighted line through 2 points on each side "
+          "of the last sign change of the averaged lambda.", ""]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    for ax, gamma in zip(axes, GRIDS):
+        Ns = sorted({int(k.split("/")[1]) for k in db["runs"] if k.startswith(f"{gamma}/")})
+        g1, g2 = 1 / (1 + gamma), 1 / math.sqrt(1 + gamma)
+        md += [f"## gamma = {gamma} (g(1+gamma) = 1 at {g1:.4f}, g sqrt(1+gamma) = 1 at "
+               f"{g2:.4f})", "", "Disorder-averaged lambda_max (± 1 sigma):", "",
+               "| N | J samples | " + " | ".join(f"g={g:g}" for g in GRIDS[gamma]) + " |",
+               "|---|---|" + "---|" * len(GRIDS[gamma])]
+        rows, cross_md, class_md = [], [], []
+        for N in Ns:
+            s = merged(db, gamma, N)
+            wall = sum(d["wall_s"] for k, d in db["runs"].items()
+                       if k.startswith(f"{gamma}/{N}/"))
+            md.append(f"| {N} | {len(s.seeds)} | " + " | ".join(
+                f"{m:+.4f} ± {e:.4f}" for m, e in zip(s.mean, s.mean_err)) + " |")
+            ent = {"N": N, "seeds": list(s.seeds), "gs": s.gs.tolist(),
+                   "mean": s.mean.tolist(), "mean_err": s.mean_err.tolist(),
+                   "inv_mu": (1 / s.mu).tolist(), "classes": classify(s), "wall_s": wall,
+                   "max_half_drift": float(np.max(np.abs(s.second - s.first)))}
+            try:
+                zc = zero_crossing(s.gs, s.mean, s.mean_err, which="last", n_side=2)
+                ent["crossing"] = zc.as_dict()
+                rows.append((N, zc.g, zc.err))
+                cell = (f"{zc.g:.4f} ± {zc.err:.4f} | [{zc.lo:.4f}, {zc.hi:.4f}] | "
+                        f"{zc.bracket[0]}-{zc.bracket[1]} | {zc.n_sign_changes}")
+            except ValueError as e:
+                ent["crossing_error"] = str(e)
+                cell = f"not resolved: {e} | | | "
+            cross_md.append(f"| {N} | {cell} | {np.mean(1 / s.mu):.4f} "
+                            f"({np.min(1 / s.mu):.4f}-{np.max(1 / s.mu):.4f}) | {wall:.0f} |")
+            class_md += [f"| {N} | {s.seeds[k]} | {1 / s.mu[k]:.4f} | " + " ".join(c) + " |"
+                         for k, c in enumerate(ent["classes"])]
+            ax.errorbar(s.gs + 0.002 * (Ns.index(N) - 1), s.mean, 2 * s.mean_err, marker="o",
+                        ms=3, capsize=2, label=f"N = {N} ({len(s.seeds)} J)")
+            analysis[f"{gamma}/{N}"] = ent
+        md += ["", "Crossing of the averaged lambda (last sign change):", "",
+               "| N | g* ± err | 95 % CI | bracket | sign changes | 1/max Re eig J: mean "
+               "(range) | CPU s |", "|---|---|---|---|---|---|---|"] + cross_md
+        ext = {}
+        if len(rows) >= 2:
+            for p in (1.0, 0.5):
+                e = extrapolate([r[0] for r in rows], [r[1] for r in rows],
+                                [r[2] for r in rows], power=p)
+                ext[str(p)] = e.as_dict()
+                md += ["", f"Extrapolation g*(N) = g_inf + c N^-{p}: g_inf = {e.y_inf:.4f} ± "
+                       f"{e.err:.4f}, c = {e.c:.3g} ± {e.c_err:.2g}, chi2 = {e.chi2:.2f} "
+                       f"(dof {e.dof})"]
+        analysis[f"{gamma}/extrapolation"] = ext
+        md += ["", "Per J sample and g (C: lambda > 3 err; F: on a fixed point, "
+               "(1/N)|dx/dt|^2 < 1e-20 at the end; L: |lambda| < 3 err and moving; "
+               "-: lambda < -3 err and moving):", "",
+               "| N | seed | 1/max Re eig J | " + " ".join(f"{g:g}" for g in GRIDS[gamma])
+               + " |", "|---|---|---|---|"] + class_md + [""]
+        ax.axhline(0, color="k", lw=0.6)
+        ax.axvline(g1, color="C3", ls="--", label=f"g(1+γ) = 1: {g1:.4f}")
+        if gamma:
+            ax.axvline(g2, color="C4", ls=":", label=f"g√(1+γ) = 1: {g2:.4f}")
+        if gamma == 0.0:
+            gd = np.linspace(1.02, 1.5, 17)
+            ld = [lyapunov_dmft(g).lyapunov for g in gd]
+            analysis["0.0/dmft"] = {"g": gd.tolist(), "lam": ld}
+            ax.plot(gd, ld, "k-", lw=1, label="DMFT, N = ∞ (SCS)")
+        ax.set_title(f"γ = {gamma}")
+        ax.set_xlabel("g")
+        ax.set_ylabel("λ_max, disorder average (± 2σ)")
+        ax.legend(fontsize=7)
+    checks = {}
+    for key, d in db.get("checks", {}).items():
+        c = LyapunovScan.from_dict(d)
+        _, gamma, N, seed = key.split("/")
+        base = LyapunovScan.from_dict(db["runs"][f"{gamma}/{N}/{seed}"])
+        err = np.hypot(c.err[0], base.err[0])
+        checks[key] = {"gs": c.gs.tolist(), "lam": c.lam[0].tolist(),
+                       "lam_base": base.lam[0].tolist(),
+                       "diff": (c.lam[0] - base.lam[0]).tolist(), "err": err.tolist(),
+                       "params": c.params}
+        md += [f"Check {key}: {c.params} against the run above:", "",
+               "| g | " + " | ".join(f"{g:g}" for g in c.gs) + " |",
+               "|---|" + "---|" * c.gs.size,
+               "| λ check | " + " | ".join(f"{x:+.4f}" for x in c.lam[0]) + " |",
+               "| λ run | " + " | ".join(f"{x:+.4f}" for x in base.lam[0]) + " |",
+               "| combined err | " + " | ".join(f"{x:.4f}" for x in err) + " |", ""]
+    fig.tight_layout()
+    fig.savefig(FIG, dpi=130)
+    db["analysis"] = analysis
+    db["checks_summary"] = checks
+    save(db)
+    MD.write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--Ns", type=int, nargs="+", default=[500, 1000, 2000])
+    r.add_argument("--seeds", type=int, nargs="+", default=[4, 4, 3])
+    sub.add_parser("checks")
+    sub.add_parser("report")
+    a = ap.parse_args()
+    if a.cmd == "run" and len(a.Ns) != len(a.seeds):
+        ap.error("--Ns and --seeds must have the same length")
+    {"run": cmd_run, "checks": cmd_checks, "report": cmd_report}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
