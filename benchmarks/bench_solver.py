@@ -218,43 +218,36 @@ def probe_points(args: dict) -> dict:
 
 
 def probe_precision(args: dict) -> dict:
-    """30-digit solve: numerics.transition's critical point if it has one, and solve_mp."""
-    import importlib
-    import inspect
+    """30-digit critical points (numerics.transition.g_chi and the Landau g_q) and a
+    30-digit solve_mp, each against its closed form or the double-precision solve."""
     import mpmath
     from theory.model import Point
     out = {}
-    try:
-        tr = importlib.import_module("numerics.transition")
-    except ImportError as exc:
-        out["transition"] = {"available": False, "message": f"numerics.transition: {exc}"}
-    else:
-        cands = [n for n in dir(tr) if "critical" in n.lower() and callable(getattr(tr, n))
-                 and "digits" in _params(inspect, getattr(tr, n))]
-        out["transition"] = {"available": True, "candidates": cands}
-        for name in cands[:1]:
-            fn = getattr(tr, name)
-            params = inspect.signature(fn).parameters
-            kw = {"digits": 30}
-            if "gamma" in params:
-                kw["gamma"] = 0.3
-            if "model" in params:
-                kw["model"] = MODEL
-            missing = [p for p, v in params.items() if v.default is inspect.Parameter.empty
-                       and v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY) and p not in kw]
-            if missing:
-                out["transition"]["message"] = f"{name}: cannot call, needs {missing}"
-                continue
-            t = time.perf_counter()
-            try:
-                res = fn(**kw)
-                out["transition"].update({"function": name, "kwargs": kw,
-                                          "seconds": time.perf_counter() - t,
-                                          "result": _jsonable(res)})
-            except Exception as exc:  # report, do not hide
-                out["transition"].update({"function": name, "kwargs": kw,
-                                          "seconds": time.perf_counter() - t,
-                                          "error": f"{type(exc).__name__}: {exc}"})
+    from numerics import transition as tr
+    rows = []
+    with mpmath.workdps(60):
+        gamma_mp = mpmath.mpf("0.3")        # the decimal 0.3, not the nearest double
+    for name, fn, kw in (("g_chi", tr.g_chi, {"gamma_value": gamma_mp, "digits": 30}),
+                         ("g_q_landau", tr.g_q_landau, {"gamma_value": 0.3, "digits": 30})):
+        t = time.perf_counter()
+        try:
+            val = fn(MODEL, **kw)
+            gc, info = (val if isinstance(val, tuple) else (val, {}))
+            with mpmath.workdps(40):
+                exact = (1 / mpmath.mpf("1.3") if name == "g_chi"
+                         else 1 / mpmath.sqrt(mpmath.mpf("1.3")))
+                dev = float(abs(mpmath.mpf(gc) - exact))
+            rows.append({"function": name, "kwargs": {k: mpmath.nstr(v, 20) if isinstance(v, mpmath.mpf)
+                                                      else str(v) for k, v in kw.items()},
+                         "seconds": time.perf_counter() - t, "value": mpmath.nstr(gc, 30),
+                         "closed_form": "1/(1+gamma)" if name == "g_chi" else "1/sqrt(1+gamma)",
+                         "abs_dev_from_closed_form": dev, "info": _jsonable(info)})
+        except Exception as exc:  # report, do not hide
+            rows.append({"function": name, "seconds": time.perf_counter() - t,
+                         "error": f"{type(exc).__name__}: {exc}"})
+        log(f"  {name} 30 digits: {rows[-1].get('value', rows[-1].get('error'))} "
+            f"({rows[-1]['seconds']:.1f} s)")
+    out["transition"] = {"available": True, "rows": rows}
     from numerics.precision import solve_mp
     from numerics.continuation import solve
     pt = Point(g=1.2, gamma=0.3, beta=math.inf)
@@ -278,13 +271,6 @@ def probe_precision(args: dict) -> dict:
                        "note": "includes the double-precision start solve inside solve_mp"}
     log(f"  solve_mp 30 digits: ok={r.success} {r.message} ({t_mp:.1f} s); q = {xs.get('q')}")
     return out
-
-
-def _params(inspect, fn):
-    try:
-        return inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
 
 
 def _jsonable(v):
@@ -536,12 +522,14 @@ def write_markdown(res: dict, path: str) -> None:
               f"{_f(m['seconds'], '.1f')} s, success = {m['success']} ({m['message']}); "
               f"q = {m['x'].get('q')}; |double - mp| in q: {_f(m['abs_diff_double_vs_mp'].get('q'), '.1e')} "
               f"(double solve {_f(m['double_seconds'], '.2f')} s).", ""]
-        t = p.get("transition", {})
-        if t.get("available") and t.get("function"):
-            L += [f"`numerics.transition.{t['function']}` (30 digits): {_f(t.get('seconds'), '.1f')} s; "
-                  f"{t.get('error') or t.get('result')}", ""]
-        else:
-            L += [f"numerics.transition: {t.get('message', 'no 30-digit critical-point function')}", ""]
+        for t in p.get("transition", {}).get("rows", []):
+            if "error" in t:
+                L += [f"`numerics.transition.{t['function']}` (gamma = 0.3, 30 digits): "
+                      f"{_f(t.get('seconds'), '.1f')} s; error: {t['error']}", ""]
+            else:
+                L += [f"`numerics.transition.{t['function']}` (gamma = 0.3, 30 digits): "
+                      f"{_f(t.get('seconds'), '.1f')} s; {t['value']}; |value - {t['closed_form']}| = "
+                      f"{t['abs_dev_from_closed_form']:.1e}", ""]
     elif "error" in p:
         L += ["## 30-digit solve (item c)", "", p["error"], ""]
     mc = res.get("mc", {})
