@@ -34,11 +34,19 @@ def cmd_transition(args) -> int:
                 out["g_q"] = mpmath.nstr(gql, digits)
             out["g_q_formula"] = str(formula)
             out["g_q_landau_minus_numerical"] = float(gql - gq)
+            if model.taylor(3)[3] != 0:
+                from .transition import amplitude_landau
+                _, amp_l, amp_formula = amplitude_landau(model, args.gamma, digits=digits)
+                with mpmath.workdps(digits):
+                    out["amplitude_landau"] = mpmath.nstr(amp_l, digits)
+                out["amplitude_formula"] = str(amp_formula)
+                out["amplitude_landau_minus_numerical"] = float(amp_l - amp)
         else:
             out["g_q"] = repr(float(gq))
         out["note"] = ("g_q: onset of q in the q - Q finite (chaotic) zero-temperature solution: "
                        "Landau closed form (all digits) checked against the numerical extrapolation; "
-                       "amplitude A of q ~ A (g - g_q) from the numerical extrapolation")
+                       "amplitude A of q ~ A (g - g_q): 'amplitude' from the numerical extrapolation, "
+                       "'amplitude_landau' from the second-order Landau expansion (closed form)")
     if args.json:
         print(json.dumps(out, indent=2))
     else:

@@ -302,6 +302,32 @@ def g_q_landau(model: Model | str, gamma_value, digits: int = 30):
     return val, sp.simplify(res.g_c.subs({c1: t[1], c3: t[3], c5: t[5]}))
 
 
+def amplitude_landau(model: Model | str, gamma_value, digits: int = 30):
+    """(g_q, A, closed form of A) of q ~ A (g - g_q) from the engine's second-order Landau
+    expansion (``theory.replica.landau.landau_amplitude``), evaluated at ``digits``."""
+    from theory.replica.landau import c1, c3, c5
+    if isinstance(model, str):
+        model = make_model(model)
+    if not model.odd:
+        raise ModelError("the Landau expansion assumes an odd phi")
+    t = model.taylor(5)
+    if t[3] == 0:
+        raise ModelError("the Landau amplitude needs a cubic Taylor coefficient c3 != 0")
+    res = _amplitude_cached(model)
+    subs = {c1: t[1], c3: t[3], c5: t[5], gamma: sp.Rational(str(gamma_value))}
+    with mpmath.workdps(digits):
+        gq = mpmath.mpf(sp.N(res.g_c.subs(subs), digits + 5))
+        amp = mpmath.mpf(sp.N(res.amplitude.subs(subs), digits + 5))
+    return gq, amp, res.amplitude
+
+
+@functools.lru_cache(maxsize=16)
+def _amplitude_cached(model: Model):
+    from theory.kernels import derived_model as _dm
+    from theory.replica.landau import landau_amplitude
+    return landau_amplitude(_dm(model, "chaotic", "paramagnetic"))
+
+
 @functools.lru_cache(maxsize=16)
 def _landau_cached(model: Model):
     from theory.kernels import derived_model as _dm

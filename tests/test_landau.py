@@ -40,3 +40,34 @@ def test_leading_conjugates_match_numerics(landau):
     lead = {v.name: e for v, e in landau.leading.items()}
     assert sp.simplify(lead["r"] + c1) == 0
     assert sp.simplify(lead["rh"] - gamma / (c1 * (1 + gamma))) == 0
+
+
+@pytest.fixture(scope="module")
+def amplitude():
+    from theory.replica.landau import landau_amplitude
+    return landau_amplitude(derived_model(make_model("tanh"), "chaotic", "paramagnetic"))
+
+
+def test_amplitude_closed_form_and_gamma0_cavity_limit(amplitude):
+    """A = -c1^4 sqrt(1+gamma)/(c3 (3+gamma)); at gamma = 0 it is the small-q expansion of
+    the static cavity equation q = E phi(g sqrt(q) z)^2: q (1 - c1^2 g^2) = 6 c1 c3 g^4 q^2,
+    i.e. A = -c1^4/(3 c3) independently of the engine."""
+    from theory.replica.landau import c1, c3
+    expected = -c1**4 * sp.sqrt(1 + gamma) / (c3 * (3 + gamma))
+    val = {c1: sp.Rational(7, 5), c3: sp.Rational(-2, 9)}
+    for gv in (sp.Rational(-1, 2), 0, sp.Rational(3, 10), sp.Rational(9, 10)):
+        assert sp.simplify((amplitude.amplitude - expected).subs({**val, gamma: gv})) == 0
+    for a, b in ((1, sp.Rational(-1, 3)), (sp.Rational(7, 5), sp.Rational(-2, 9)), (2, sp.Rational(1, 4))):
+        assert sp.simplify(amplitude.amplitude.subs({gamma: 0, c1: a, c3: b}) + a**4 / (3 * b)) == 0
+    assert sp.simplify(amplitude.g_c**2 - 1 / (c1**2 * (1 + gamma))) == 0
+
+
+@pytest.mark.parametrize("phi, gv", [("tanh", 0.3), ("tanh", -0.3), ("erf", 0.3)])
+def test_amplitude_matches_numerical_extrapolation(phi, gv):
+    """Landau amplitude against the Richardson extrapolation of the solved chaotic branch
+    (independent numerics: g(q) at q = 8e-3/2^k)."""
+    from numerics.transition import amplitude_landau, g_q
+    gq_l, amp_l, _ = amplitude_landau(phi, gv, digits=20)
+    gq, amp, info = g_q(phi, gv, g_guess=float(gq_l))
+    assert abs(float(gq_l) - gq) < 1e-5
+    assert abs(float(amp_l) - amp) < 5e-3 * abs(amp), (float(amp_l), amp)

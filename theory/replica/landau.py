@@ -16,8 +16,14 @@ amplitude q ~ (g - g_c)/g_1, in closed form in (c1, c3, gamma).
 
 The first solvability condition gives g_c = 1/(c1 sqrt(1 + gamma)) (tested against the
 numerical onset, numerics.transition.g_q). The amplitude lies along the null direction of
-the first-order system and needs the next solvability order (second-order averages), not
-implemented: it is returned as None; numerics.transition.g_q gives it numerically.
+the first-order system: ``landau_deterministic`` returns it as None, and
+``landau_amplitude`` carries the expansion to the second solvability order (averages to
+relative order eps^2 by the cumulant expansion, g^2 = s0 + s1 eps + s2 eps^2), giving for
+the q - Q finite Q = 0 branch
+
+    q ~ A (g - g_c),   A = -c1^4 sqrt(1 + gamma) / (c3 (3 + gamma))
+
+(A = 1 for tanh at gamma = 0: the small-q expansion of q = E tanh^2(g sqrt(q) z)).
 """
 from __future__ import annotations
 
@@ -193,3 +199,173 @@ def _eps_powers(expr):
 def _coeff(expr, p):
     expr = sp.expand(expr * eps**10)
     return sp.expand(expr).coeff(eps, p + 10)
+
+
+# ---------------------------------------------------------------------------------------
+# second solvability order: the amplitude
+# ---------------------------------------------------------------------------------------
+s0, s1, s2 = sp.symbols("s_0 s_1 s_2", real=True)   # g^2 = s0 + s1 eps + s2 eps^2
+_s, _sinv = sp.symbols("s sinv", positive=True)
+
+
+@dataclass(frozen=True)
+class LandauAmplitude:
+    """g_c and the amplitude A of q ~ A (g - g_c) from the second solvability order."""
+
+    g_c: sp.Expr
+    amplitude: sp.Expr
+    step: Step
+
+    def numeric(self, coeffs: dict, gamma_value) -> tuple[float, float]:
+        subs = dict(coeffs)
+        subs[gamma] = gamma_value
+        return float(self.g_c.subs(subs)), float(self.amplitude.subs(subs))
+
+
+def _laurent(expr: sp.Expr, top: int) -> sp.Expr:
+    """Terms of a Laurent polynomial in eps up to eps^top."""
+    expr = sp.expand(expr)
+    keep = [t for t in sp.Add.make_args(expr) if _eps_powers(t)[0] <= top]
+    return sp.Add(*keep)
+
+
+def _g_squared(expr: sp.Expr, top: int) -> sp.Expr:
+    """expr with g^2 = s0 + s1 eps + s2 eps^2, 1/g^2 expanded to eps^top (g only as g^2)."""
+    e = sp.expand(sp.powsimp(expr.subs(g, sp.sqrt(_s))))
+    if e.has(sp.sqrt(_s)) or any(p.base == _s and not p.exp.is_integer for p in e.atoms(sp.Pow)):
+        raise ValueError("the amplitude expansion assumes g enters only through g^2")
+    e = e.replace(lambda a: a.is_Pow and a.base == _s and a.exp.is_negative,
+                  lambda a: _sinv**(-a.exp))
+    u = (s1 * eps + s2 * eps**2) / s0
+    inv = (1 - u + u**2) / s0                         # 1/(s0 (1 + u)) to eps^2
+    return _laurent(e.subs({_s: s0 + s1 * eps + s2 * eps**2, _sinv: inv}), top)
+
+
+def _cumulant_average(O, H1, H2, precision):
+    """<O> to relative order eps^2 for O = O0 + eps O1 + eps^2 O2 under exp(H0 + eps H1 +
+    eps^2 H2), H0 = -precision y^2/2 (connected averages of the Gaussian reference)."""
+    O0, O1, O2 = (O.coeff(eps, k) for k in range(3))
+    m = lambda p: gaussian_moment(p, precision)  # noqa: E731
+    c2 = lambda a, b: m(a * b) - m(a) * m(b)  # noqa: E731
+    c3_ = (m(O0 * H1 * H1) - 2 * m(O0 * H1) * m(H1) - m(H1 * H1) * m(O0)
+           + 2 * m(O0) * m(H1)**2)
+    return (m(O0) + eps * (m(O1) + c2(O0, H1))
+            + eps**2 * (m(O2) + c2(O1, H1) + c2(O0, H2) + c3_ / 2))
+
+
+def landau_amplitude(derived, singular=None) -> LandauAmplitude:
+    """Critical coupling and amplitude of q near the onset, from the small-q expansion to
+    the second solvability order (Lyapunov-Schmidt in the rescaled variables).
+
+    Unknowns: q = eps, g^2 = s0 + s1 eps + s2 eps^2, every other order parameter
+    t_{-1}/eps (singular conjugates) + t_0 + t_1 eps + t_2 eps^2; site variable
+    x = sqrt(eps) y, phi = c1 x + c3 x^3 + c5 x^5. Order 0 gives a family in s0, the
+    solvability of order 1 fixes s0 = g_c^2, and that of order 2 fixes the component of the
+    order-1 solution along the null direction, hence s1; then A = dq/dg = 2 g_c / s1.
+    Requires deterministic zero fields (the Q = 0 branch) and g entering through g^2.
+    """
+    if derived.inner != "integral":
+        raise ValueError("landau_amplitude needs an integral inner average (Q = 0 branch)")
+    if any(m_ != 0 for m_ in derived.field_mean) or any(c != 0 for row in derived.field_cov for c in row):
+        raise ValueError("landau_amplitude needs deterministic zero fields (Q = 0 branch)")
+    from ..symbols import qh
+    singular = (qh,) if singular is None else tuple(singular)
+    phi_series = c1 * x + c3 * x**3 + c5 * x**5
+    others = [v for v in derived.order_params if v != q]
+    orders = {}
+    for v in others:
+        t = sp.symbols(f"{v.name}_m1 {v.name}_0 {v.name}_1 {v.name}_2", real=True)
+        orders[v] = (t[0], t[1], t[2]) if v in singular else (t[1], t[2], t[3])
+    shift = {v: (-1 if v in singular else 0) for v in others}
+    subs = {v: sum(c * eps**(shift[v] + k) for k, c in enumerate(orders[v])) for v in others}
+    subs[q] = eps
+    fields0 = {f: 0 for f in derived.fields}
+
+    def prepared(expr, top):
+        e = _with_phi(expr.subs(fields0), derived.model.phi, phi_series)
+        e = e.subs(subs).subs(x, sp.sqrt(eps) * y)
+        return _g_squared(sp.expand(e), top)
+
+    H = prepared(derived.H, 2)
+    H = sp.expand(H - H.subs(y, 0))                    # constants cancel in averages
+    H0, H1, H2 = (H.coeff(eps, k) for k in range(3))
+    if any(_eps_powers(t)[0] < 0 for t in sp.Add.make_args(H)):
+        raise ValueError(f"the rescaled site Hamiltonian has negative powers of eps: {H}")
+    if sp.Poly(H0, y).degree() != 2 or sp.expand(H0).coeff(y, 1) != 0:
+        raise ValueError(f"leading site measure is not a centred Gaussian: H0 = {H0}")
+    precision = sp.expand(-2 * H0.coeff(y, 2))
+
+    def average(obs):
+        o = prepared(obs, 4)
+        lo = min(_eps_powers(o))
+        o = _laurent(sp.expand(o / eps**lo), 2)
+        return eps**lo * _cumulant_average(o, H1, H2, lam)
+
+    system = []
+    for e in derived.equations:
+        expr = prepared(e.const, 4)
+        for coef, k in e.averages:
+            expr += prepared(coef, 4) * average(derived.observables[k])
+        expr = sp.expand(expr)
+        lo = min(_eps_powers(expr))
+        system.append([sp.numer(sp.together(_coeff(expr, lo + k).subs(lam, precision)))
+                       for k in range(3)])
+    lead = [orders[v][0] for v in others]
+    nxt = [orders[v][1] for v in others] + [s1]
+    nxt2 = [orders[v][2] for v in others] + [s2]
+    eq0 = [sp.expand(r[0]) for r in system if r[0] != 0]
+    fam = sp.solve(eq0, lead, dict=True)
+    fam = [f for f in fam if all(not sp.simplify(v).has(sp.I) for v in f.values())]
+    fam = [f for f in fam if all(sp.simplify(v.subs(gamma, 0)).is_finite is not False for v in f.values())]
+    if not fam:
+        raise ValueError("no real leading-order family")
+    fam.sort(key=sp.count_ops)
+    lead_sol = fam[0]
+    eq1 = [sp.expand(sp.numer(sp.together(r[1].subs(lead_sol)))) for r in system]
+    M, b = sp.linear_eq_to_matrix(eq1, nxt)
+    M = M.applyfunc(sp.factor)
+    left = M.T.nullspace()
+    if len(left) != 1:
+        raise ValueError(f"order-1 operator has a {len(left)}-dimensional left null space")
+    ell = left[0]
+    cond = sp.factor(sp.numer(sp.together((ell.T * b)[0])))
+    probe = {c1: 1, c3: sp.Rational(-1, 3), c5: sp.Rational(2, 15), gamma: sp.Rational(1, 10)}
+    roots = [r_ for r_ in sp.solve(cond, s0) if r_ != 0 and complex(r_.subs(probe)).real > 0
+             and abs(complex(r_.subs(probe)).imag) < 1e-12]
+    if not roots:
+        raise ValueError(f"no positive g_c^2 from the order-1 solvability condition {cond}")
+    sc = sp.factor(roots[0])
+    gc = sp.sqrt(sc)
+    at_c = {s0: sc}
+    Mc = M.subs(at_c).applyfunc(sp.factor)
+    bc = b.subs(at_c).applyfunc(sp.factor)
+    right = Mc.nullspace()
+    if len(right) != 1:
+        raise ValueError(f"order-1 operator at g_c has a {len(right)}-dimensional null space")
+    sigma = sp.Symbol("sigma", real=True)
+    part = sp.solve(list(Mc * sp.Matrix(nxt) - bc), nxt, dict=True)
+    if not part:
+        raise ValueError("the order-1 system at g_c has no solution")
+    free = [v for v in nxt if v not in part[0]]
+    sol1 = {v: sp.factor(part[0].get(v, v).subs({f: 0 for f in free})) for v in nxt}
+    null = dict(zip(nxt, right[0]))
+    sol1 = {v: sol1[v] + sigma * null[v] for v in nxt}
+    eq2 = [sp.expand(sp.numer(sp.together(r[2].subs(lead_sol).subs(at_c).subs(sol1))))
+           for r in system]
+    M2, b2 = sp.linear_eq_to_matrix(eq2, nxt2)
+    M2 = M2.applyfunc(sp.factor)
+    left2 = M2.T.nullspace()
+    if len(left2) != 1:
+        raise ValueError("order-2 operator is not singular with a one-dimensional left null space")
+    cond2 = sp.factor(sp.numer(sp.together((left2[0].T * b2)[0])))
+    sig = [r_ for r_ in sp.solve(cond2, sigma)
+           if sp.simplify(sol1[s1].subs(sigma, r_)) != 0]
+    if len(sig) != 1:
+        raise ValueError(f"order-2 solvability gives {len(sig)} admissible roots: {cond2}")
+    s1_val = sp.factor(sol1[s1].subs(sigma, sig[0]))
+    amp = sp.simplify(2 * gc / s1_val)
+    step = Step("9c", "Landau amplitude (second solvability order)",
+                (("g^2", s0 + s1 * eps + s2 * eps**2), ("g_c", gc), ("s_1", s1_val),
+                 ("q ~ A (g - g_c), A", amp)),
+                note="q = epsilon, x = sqrt(epsilon) y, phi = c1 x + c3 x^3 + c5 x^5; A = 2 g_c / s_1")
+    return LandauAmplitude(sp.simplify(gc), amp, step)
