@@ -194,8 +194,12 @@ def _g_chi_double(model, gamma_value, eta_value):
 
 
 # -- the onset of q (chaotic scaling) -----------------------------------------------------
-def g_of_q(model: Model, q_value: float, gamma_value: float, g_start: float, x_start=None, tol=1e-13):
-    """Solve the chaotic (q - Q finite) Q = 0 equations with q fixed, for g and the rest."""
+def g_of_q(model: Model, q_value: float, gamma_value: float, g_start: float, x_start=None, tol=1e-13,
+           q_start: float | None = None):
+    """Solve the chaotic (q - Q finite) Q = 0 equations with q fixed, for g and the rest.
+
+    ``x_start`` (r, qh, rh) is a start, obtained at ``q_start`` if given: qh ~ 1/q is then
+    rescaled to q_value."""
     from scipy import optimize
 
     from .saddle import DomainError, Problem, compiled_for
@@ -203,11 +207,15 @@ def g_of_q(model: Model, q_value: float, gamma_value: float, g_start: float, x_s
     names = [s.name for s in cm.derived.order_params]
     iq = names.index("q")
     others = [i for i in range(len(names)) if i != iq]
-    # qh ~ 1/q near the onset: solve for q*qh, which stays finite
+    # qh ~ 1/q near the onset: solve for q*qh, which stays finite; the equations depend on
+    # g only at O(q) there, so the unknown is w = (g - g_start)/q (well conditioned)
     scale = np.array([q_value if names[i] == "qh" else 1.0 for i in others])
+    if x_start is not None and q_start is not None:
+        x_start = np.array([v * q_start / q_value if names[i] == "qh" else v
+                            for i, v in zip(others, x_start)])
 
     def fun(z):
-        gv = z[-1]
+        gv = g_start + q_value * z[-1]
         if gv <= 0:
             return np.full(len(z), 1e3)
         th = np.empty(len(names))
@@ -218,16 +226,21 @@ def g_of_q(model: Model, q_value: float, gamma_value: float, g_start: float, x_s
         except DomainError:
             return np.full(len(z), 1e3)
 
-    z0 = np.append((np.zeros(len(others)) if x_start is None else np.asarray(x_start)) * scale, g_start)
+    z0 = np.append((np.zeros(len(others)) if x_start is None else np.asarray(x_start)) * scale, 0.0)
     sol = optimize.root(fun, z0, method="hybr", tol=1e-15)
     res = np.max(np.abs(fun(sol.x)))
     if res > tol * 1e3:
         raise ModelError(f"fixed-q solve failed at q = {q_value}: max|residual| = {res:.2e}")
-    return sol.x[-1], sol.x[:-1] / scale, res
+    return g_start + q_value * sol.x[-1], sol.x[:-1] / scale, res
 
 
-def g_q(model: Model | str, gamma_value: float, eps0: float = 8e-3, levels: int = 3, g_guess=None):
-    """g_q and the amplitude of q by Richardson extrapolation of g(q = eps), eps = eps0/2^k."""
+def g_q(model: Model | str, gamma_value: float, eps0: float = 3.2e-2, levels: int = 7, g_guess=None):
+    """g_q and the amplitude of q by Richardson extrapolation of g(q = eps), eps = eps0/2^k.
+
+    With the defaults (q from 3.2e-2 down to 2.5e-4, 7 levels) g_q agrees with the Landau
+    closed form 1/(c1 sqrt(1+gamma)) to < 1e-12 and the amplitude to ~1e-9 (tests). The
+    returned error estimate is the Richardson truncation only; the largest fixed-q residual
+    is in the info dict ("max_residual")."""
     if isinstance(model, str):
         model = make_model(model)
     gs, epss = [], []
@@ -247,20 +260,26 @@ def g_q(model: Model | str, gamma_value: float, eps0: float = 8e-3, levels: int 
     gguess = r.point["g"]
     qv = r.x["q"]
     while qv > 2 * eps0:
-        qv = max(qv / 2, eps0)
-        gguess, xs, _ = g_of_q(model, qv, gamma_value, gguess, xs)
+        qnew = max(qv / 2, eps0)
+        gguess, xs, _ = g_of_q(model, qnew, gamma_value, gguess, xs, q_start=qv)
+        qv = qnew
+    worst = 0.0
     for kk in range(levels):
         e = eps0 / 2**kk
-        gv, xs, _ = g_of_q(model, e, gamma_value, gguess, xs)
+        gv, xs, res = g_of_q(model, e, gamma_value, gguess, xs, q_start=qv)
+        worst = max(worst, float(res))
         gs.append(gv)
         epss.append(e)
-        gguess = gv
+        gguess, qv = gv, e
     # Richardson extrapolation of g(eps) = g_q + g_1 eps + ..., and of (g(eps) - g_q)/eps -> g_1
     table = _richardson(gs)
     gq = table[-1][0]
+    # truncation estimate: the last two diagonal entries of the table (it does not see the
+    # rounding of the fixed-q solves, ~1e-13 .. 1e-12 at q = 2.5e-4; measured in the tests)
     err = abs(table[-1][0] - table[-2][-1])
     g1 = _richardson([(gs[i] - gq) / epss[i] for i in range(levels)])[-1][0]
-    return gq, 1.0 / g1, {"g_of_eps": list(zip(epss, gs)), "extrapolation_error": err}
+    return gq, 1.0 / g1, {"g_of_eps": list(zip(epss, gs)), "extrapolation_error": err,
+                          "max_residual": worst}
 
 
 def _richardson(values):
