@@ -24,6 +24,15 @@ def cmd_transition(args) -> int:
         out["g_chi"] = mpmath.nstr(gc, digits)
     out["g_chi_error_estimate"] = info["extrapolation_error"]
     if args.eta == 0:
+        from theory.kernels import derived_model
+        from theory.replica.landau import response_line
+        try:
+            line = response_line(derived_model(model, "laplace", "full"))
+            out["g_chi_formula"] = str(line.g_chi)
+            out["chi_formula"] = str(line.chi)
+        except ValueError as exc:          # no closed form for this phi: say so
+            out["g_chi_formula"] = f"not available: {exc}"
+    if args.eta == 0:
         from .transition import g_q_landau
         gq, amp, qinfo = g_q(model, args.gamma, g_guess=float(gc))
         out.update(g_q_numerical=repr(float(gq)), amplitude=float(amp),

@@ -73,3 +73,21 @@ def test_amplitude_matches_numerical_extrapolation(phi, gv):
     assert abs(float(gq_l) - gq) < 1.5e-12
     # measured |difference| 5e-10 .. 2e-9 (Richardson of (g - g_q)/q loses one order)
     assert abs(float(amp_l) - amp) < 1e-8, (float(amp_l), amp)
+
+
+@pytest.mark.parametrize("phi, c1_value", [("tanh", 1), ("tanh(2*x)", 2)])
+def test_collapsed_response_line_closed_form(phi, c1_value):
+    """The engine's q = 0 collapsed equations give chi in closed form: at gamma = 0 the
+    phi-fluctuation of E = |(1 - g c1 J) x|^2/2, chi = c1^2/(1 - c1^2 g^2) (THEORY.md
+    section 3 for c1 = 1), and a divergence on g c1 (1 + gamma) = 1."""
+    from theory.replica.landau import response_line
+    from theory.symbols import g
+    res = response_line(derived_model(make_model(phi), "laplace", "full"))
+    assert sp.simplify(res.g_chi - sp.Rational(1, c1_value) / (1 + gamma)) == 0
+    assert sp.simplify(res.chi.subs(gamma, 0) - c1_value**2 / (1 - c1_value**2 * g**2)) == 0
+    # against the numerical 30-digit extrapolation at gamma = 0.3 (tanh)
+    if phi == "tanh":
+        from numerics.transition import response_chi
+        val = response_chi(make_model(phi), sp.Rational(7, 10), 0.3, digits=20)["chi"]
+        exact = res.chi.subs({g: sp.Rational(7, 10), gamma: sp.Rational(3, 10)})
+        assert abs(float(val) - float(exact)) < 1e-15 * abs(float(exact))

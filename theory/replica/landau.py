@@ -369,3 +369,57 @@ def landau_amplitude(derived, singular=None) -> LandauAmplitude:
                  ("q ~ A (g - g_c), A", amp)),
                 note="q = epsilon, x = sqrt(epsilon) y, phi = c1 x + c3 x^3 + c5 x^5; A = 2 g_c / s_1")
     return LandauAmplitude(sp.simplify(gc), amp, step)
+
+
+# ---------------------------------------------------------------------------------------
+# the response line of the collapsed (Laplace) scaling
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ResponseLine:
+    """chi(g, gamma) of the collapsed q = 0 solution in closed form and the line g_chi
+    where it diverges."""
+
+    chi: sp.Expr
+    g_chi: sp.Expr
+    step: Step
+
+
+def response_line(derived) -> ResponseLine:
+    """Solve the collapsed zero-temperature equations at q = 0 (x* = 0, fields zero,
+    eta = 0) in closed form for chi and find where 1/chi vanishes.
+
+    Of the algebraic solutions, the one continuously connected to g = 0 (Gamma -> 0) is
+    taken; g_chi is the smallest positive zero of 1/chi (checked at gamma = 1/10).
+    """
+    from ..symbols import eta as eta_sym
+    if derived.kind != "laplace":
+        raise ValueError("response_line needs the collapsed (laplace) zero-temperature derivation")
+    names = {s.name: s for s in derived.order_params}
+    chi, Gam = names["chi"], names["Gamma"]
+    zero = {q: 0, names["Qh0"]: 0, names["kappa"]: 0, eta_sym: 0, x: 0}
+    zero.update({f: 0 for f in derived.fields})
+    eqs = []
+    for e in derived.equations:
+        ex = e.const + sum(c * derived.observables[k] for c, k in e.averages)
+        ex = sp.simplify(ex.subs(zero))
+        if ex != 0:
+            eqs.append(sp.numer(sp.together(ex)))
+    unknowns = [v for v in derived.order_params if v not in (q, names["Qh0"], names["kappa"])]
+    sols = sp.solve(eqs, unknowns, dict=True)
+    probe = {g: sp.Rational(1, 100), gamma: sp.Rational(1, 10)}
+    regular = [s_ for s_ in sols if chi in s_ and Gam in s_
+               and abs(complex(s_[Gam].subs(probe))) < 0.1 and s_[chi].has(g)]
+    if not regular:
+        raise ValueError(f"no q = 0 collapsed solution connected to g = 0 among {sols}")
+    chi_expr = sp.factor(regular[0][chi])
+    p10 = {gamma: sp.Rational(1, 10)}
+    roots = [r_ for r_ in sp.solve(sp.denom(sp.together(chi_expr)), g)
+             if r_ != 0 and complex(r_.subs(p10)).real > 0 and abs(complex(r_.subs(p10)).imag) < 1e-12]
+    if not roots:
+        raise ValueError(f"chi = {chi_expr} does not diverge at positive g")
+    gchi = min(roots, key=lambda r_: float(r_.subs(p10)))
+    step = Step("9d", "response line of the collapsed solution",
+                (("chi(g, gamma) at q = 0", chi_expr), ("Gamma", sp.factor(regular[0][Gam])),
+                 ("g_chi (1/chi = 0)", gchi)),
+                note="x* = 0 and zero fields at q = 0 make the collapsed equations algebraic; eta = 0")
+    return ResponseLine(chi_expr, sp.simplify(gchi), step)
