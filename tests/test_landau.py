@@ -91,3 +91,17 @@ def test_collapsed_response_line_closed_form(phi, c1_value):
         val = response_chi(make_model(phi), sp.Rational(7, 10), 0.3, digits=20)["chi"]
         exact = res.chi.subs({g: sp.Rational(7, 10), gamma: sp.Rational(3, 10)})
         assert abs(float(val) - float(exact)) < 1e-15 * abs(float(exact))
+
+
+def test_collapsed_q_zero_solution_is_regular_below_the_response_line():
+    """Within the collapsed scaling q cannot leave zero before g_chi: the Jacobian of all
+    eight equations at the q = 0 solution is non-singular on (0, g_chi) (no sign change of
+    det on a grid) and tends to singular at g_chi = 1/(1 + gamma), where chi diverges."""
+    from theory.replica.landau import collapsed_linearisation
+    lin = collapsed_linearisation(derived_model(make_model("tanh"), "laplace", "full"))
+    for gv in (0.3, -0.3):
+        gchi = 1 / (1 + gv)
+        dets = [lin.det(f * gchi, gv) for f in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99)]
+        assert all(d_ > 0 for d_ in dets) or all(d_ < 0 for d_ in dets), dets
+        near = abs(lin.det(gchi * (1 - 1e-4), gv))     # at g_chi itself chi is infinite
+        assert near < 1e-6 * max(abs(d_) for d_ in dets), (near, dets)

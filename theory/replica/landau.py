@@ -24,6 +24,12 @@ the q - Q finite Q = 0 branch
     q ~ A (g - g_c),   A = -c1^4 sqrt(1 + gamma) / (c3 (3 + gamma))
 
 (A = 1 for tanh at gamma = 0: the small-q expansion of q = E tanh^2(g sqrt(q) z)).
+
+For the collapsed (Laplace) scaling, ``response_line`` solves the q = 0 equations in closed
+form (chi(g, gamma), diverging on g_chi = 1/(c1 (1 + gamma))) and
+``collapsed_linearisation`` gives the Jacobian of all its equations at that solution: it is
+regular below g_chi, so inside this scaling q cannot leave zero before the response line,
+where the scaling itself ends (chi -> infinity).
 """
 from __future__ import annotations
 
@@ -423,3 +429,68 @@ def response_line(derived) -> ResponseLine:
                  ("g_chi (1/chi = 0)", gchi)),
                 note="x* = 0 and zero fields at q = 0 make the collapsed equations algebraic; eta = 0")
     return ResponseLine(chi_expr, sp.simplify(gchi), step)
+
+
+@dataclass(frozen=True)
+class CollapsedLinearisation:
+    """Jacobian of the collapsed zero-temperature equations at their q = 0 solution.
+
+    ``jacobian`` is symbolic in (g, gamma); a branch with q > 0 can leave the q = 0 solution
+    only where det vanishes. ``solution`` holds the closed-form q = 0 values.
+    """
+
+    jacobian: sp.Matrix
+    solution: dict
+    order_params: tuple
+
+    def det(self, g_value, gamma_value) -> float:
+        J = self.jacobian.subs({g: sp.nsimplify(g_value), gamma: sp.nsimplify(gamma_value)})
+        return float(sp.N(J.evalf(30).det(), 20))
+
+
+def collapsed_linearisation(derived) -> CollapsedLinearisation:
+    """Linearise every collapsed (laplace) equation around its q = 0 solution (eta = 0).
+
+    At q = 0 the fields vanish and x* = 0 (phi odd); the Gaussian average of a site
+    observable O(x*(A, B0), A, B0) is expanded to first order in the field covariance
+    C = [[g^2 q, kappa], [kappa, Qh0]], E O = O(0) + (1/2) sum_ij C_ij d_i d_j O(0), with
+    x* = a_A A + a_B B0 + O(3) from H_x = 0 (implicit differentiation). The other order
+    parameters take the closed-form q = 0 values of ``response_line``.
+    """
+    from ..symbols import eta as eta_sym
+    if derived.kind != "laplace":
+        raise ValueError("collapsed_linearisation needs the laplace derivation")
+    names = {s.name: s for s in derived.order_params}
+    chi, Gam, Qh0_, kap = names["chi"], names["Gamma"], names["Qh0"], names["kappa"]
+    A_, B_ = derived.fields
+    zero = {q: 0, Qh0_: 0, kap: 0, eta_sym: 0}
+    eqs0 = []
+    for e in derived.equations:
+        ex = e.const + sum(c * derived.observables[k] for c, k in e.averages)
+        ex = sp.simplify(ex.subs(zero).subs({A_: 0, B_: 0, x: 0}))
+        if ex != 0:
+            eqs0.append(sp.numer(sp.together(ex)))
+    unknowns = [v for v in derived.order_params if v not in (q, Qh0_, kap)]
+    probe = {g: sp.Rational(1, 100), gamma: sp.Rational(1, 10)}
+    sols = [s_ for s_ in sp.solve(eqs0, unknowns, dict=True)
+            if chi in s_ and Gam in s_ and abs(complex(s_[Gam].subs(probe))) < 0.1 and s_[chi].has(g)]
+    if not sols:
+        raise ValueError("no q = 0 collapsed solution connected to g = 0")
+    H = derived.H.subs(eta_sym, 0)
+    Hx = sp.diff(H, x)
+    at0 = {A_: 0, B_: 0, x: 0}
+    Hxx0 = sp.diff(Hx, x).subs(at0)
+    aA, aB = -sp.diff(Hx, A_).subs(at0) / Hxx0, -sp.diff(Hx, B_).subs(at0) / Hxx0
+
+    def linear_average(O):
+        Ox = O.subs(eta_sym, 0).subs(x, aA * A_ + aB * B_)
+        d2 = lambda *v: sp.diff(Ox, *v).subs({A_: 0, B_: 0})  # noqa: E731
+        return (Ox.subs({A_: 0, B_: 0})
+                + (g**2 * q * d2(A_, A_) + 2 * kap * d2(A_, B_) + Qh0_ * d2(B_, B_)) / 2)
+
+    F = [e.const.subs(eta_sym, 0) + sum(c * linear_average(derived.observables[k]) for c, k in e.averages)
+         for e in derived.equations]
+    theta = tuple(derived.order_params)
+    J = sp.Matrix([[sp.diff(f, v) for v in theta] for f in F])
+    point = {**sols[0], q: 0, Qh0_: 0, kap: 0}
+    return CollapsedLinearisation(J.subs(point), sols[0], theta)
