@@ -13,7 +13,7 @@ from __future__ import annotations
 import mpmath
 
 from .numba_backend import BANNER
-from .printer import MpmathPrinter, cse_plan, docstring, local_names
+from .printer import MpmathPrinter, cse_plan, docstring, local_names, scalar_module_source
 
 
 def heaviside(x, h0):
@@ -105,21 +105,7 @@ def module_source(groups, key: str, tag: str) -> str:
 
 def scalar_source(exprs: dict, args, key: str) -> str:
     """Source of plain scalar mpmath functions ``name(*args) -> mpf``."""
-    names = local_names(tuple(args))
-    arglist = ", ".join(names[a] for a in args)
-    blocks = []
-    for fname, expr in exprs.items():
-        assignments, (out,), temps = cse_plan([expr])
-        printer = MpmathPrinter({**names, **temps})
-        where = f"function '{fname}'"
-        text = str(expr)
-        text = text if len(text) <= 300 else text[:300] + " ..."
-        lines = [f"def {fname}({arglist}):",
-                 docstring(f"{fname}({', '.join(str(a) for a in args)}) = {text}\n\n"
-                           "At the caller's mpmath precision; returns mpmath.mpf.")]
-        lines += [f"    {names[a]} = mpmath.mpf({names[a]})" for a in args]
-        lines += [f"    {temps[s]} = {printer.doprint_expr(e, where)}" for s, e in assignments]
-        lines.append(f"    return {printer.doprint_expr(out, where)}")
-        blocks.append("\n".join(lines))
     what = "mpmath scalar functions: " + ", ".join(exprs) + "."
-    return f"{_header(key, what)}\n\n" + "\n\n\n".join(blocks) + "\n"
+    return scalar_module_source(exprs, args, printer_cls=MpmathPrinter, header=_header(key, what),
+                                arg_setup="    {name} = mpmath.mpf({name})",
+                                doc_suffix="\n\nAt the caller's mpmath precision; returns mpmath.mpf.")

@@ -468,3 +468,30 @@ class MpmathPrinter(_KernelPrinter):
 
     def _print_NaN(self, expr):
         return "mpmath.nan"
+
+
+def scalar_module_source(exprs: dict, args, *, printer_cls, header: str,
+                         decorator: str | None = None, arg_setup: str | None = None,
+                         doc_suffix: str = "") -> str:
+    """Source of plain scalar functions ``name(*args)``, one per entry of ``exprs``, shared
+    by the backends: ``printer_cls`` prints the expressions, ``decorator`` (a line) goes
+    above each def, ``arg_setup`` (a format string with {name}) converts each argument,
+    ``doc_suffix`` ends each docstring, ``header`` starts the module."""
+    names = local_names(tuple(args))
+    arglist = ", ".join(names[a] for a in args)
+    blocks = []
+    for fname, expr in exprs.items():
+        assignments, (out,), temps = cse_plan([expr])
+        printer = printer_cls({**names, **temps})
+        where = f"function '{fname}'"
+        text = str(expr)
+        text = text if len(text) <= 300 else text[:300] + " ..."
+        lines = [decorator] if decorator else []
+        lines += [f"def {fname}({arglist}):",
+                  docstring(f"{fname}({', '.join(str(a) for a in args)}) = {text}{doc_suffix}")]
+        if arg_setup:
+            lines += [arg_setup.format(name=names[a]) for a in args]
+        lines += [f"    {temps[s]} = {printer.doprint_expr(e, where)}" for s, e in assignments]
+        lines.append(f"    return {printer.doprint_expr(out, where)}")
+        blocks.append("\n".join(lines))
+    return f"{header}\n\n" + "\n\n\n".join(blocks) + "\n"
