@@ -91,7 +91,8 @@ def cmd_solve(args) -> int:
         from .precision import solve_mp
         res = solve_mp(model, point, kind=kind, branch=args.branch, digits=args.digits)
     else:
-        res = solve(model, point, kind=kind, branch=args.branch, tol=args.tol, progress=not args.json)
+        res = solve(model, point, kind=kind, branch=args.branch, tol=args.tol, method=args.method,
+                    progress=not args.json)
         if res.success and kind == "finite":
             from .replicon import replicon
             rep = replicon(model, point, res)
@@ -152,6 +153,8 @@ def main(argv=None) -> int:
     p.add_argument("--branch", default="full", choices=["full", "paramagnetic"])
     p.add_argument("--digits", type=int, default=None, help="arbitrary precision (mpmath)")
     p.add_argument("--tol", type=float, default=1e-10)
+    p.add_argument("--method", default="hybr", choices=["hybr", "lm", "damped"],
+                   help="Newton/hybrid (scipy root 'hybr' or 'lm') or damped fixed-point iteration")
     p.add_argument("--branches", action="store_true",
                    help="every RS branch (Q = 0, Q > 0) with free energy and replicon (finite beta)")
     p.add_argument("--json", action="store_true")

@@ -203,8 +203,14 @@ def _point_dict(pt: Point) -> dict:
 
 def newton(problem: Problem, x0, *, tol=1e-10, maxiter=200, method="hybr", kind="finite",
            branch="full") -> SaddleResult:
-    """Solve dPhi/dtheta = 0 from x0 with scipy.optimize.root; never returns a silent NaN."""
+    """Solve dPhi/dtheta = 0 from x0 with scipy.optimize.root ("hybr", "lm", ...) or, with
+    method="damped", by damped fixed-point iteration (``numerics.iteration``); never
+    returns a silent NaN."""
     x0 = np.asarray(x0, dtype=float)
+    if method == "damped":
+        from .iteration import damped_iteration
+        return damped_iteration(problem, x0, tol=tol, maxiter=max(maxiter, 2000), kind=kind,
+                                branch=branch)
     state = {"err": None}
 
     def fun(th):
