@@ -36,6 +36,7 @@ def cmd_transition(args) -> int:
         from .transition import g_q_landau
         gq, amp, qinfo = g_q(model, args.gamma, g_guess=float(gc))
         out.update(g_q_numerical=repr(float(gq)), amplitude=float(amp),
+                   exponent=float(qinfo["exponent"]),
                    g_q_numerical_error_estimate=float(qinfo["extrapolation_error"]))
         if model.odd and model.smooth:
             gql, formula = g_q_landau(model, args.gamma, digits=digits)

@@ -278,8 +278,10 @@ def g_q(model: Model | str, gamma_value: float, eps0: float = 3.2e-2, levels: in
     # rounding of the fixed-q solves, ~1e-13 .. 1e-12 at q = 2.5e-4; measured in the tests)
     err = abs(table[-1][0] - table[-2][-1])
     g1 = _richardson([(gs[i] - gq) / epss[i] for i in range(levels)])[-1][0]
+    # exponent of q ~ (g - g_q)^b from the two smallest q (local slope on a log-log plot)
+    b_exp = math.log(epss[-1] / epss[-2]) / math.log((gs[-1] - gq) / (gs[-2] - gq))
     return gq, 1.0 / g1, {"g_of_eps": list(zip(epss, gs)), "extrapolation_error": err,
-                          "max_residual": worst}
+                          "max_residual": worst, "exponent": b_exp}
 
 
 def _richardson(values):

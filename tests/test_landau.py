@@ -73,6 +73,8 @@ def test_amplitude_matches_numerical_extrapolation(phi, gv):
     assert abs(float(gq_l) - gq) < 1.5e-12
     # measured |difference| 5e-10 .. 2e-9 (Richardson of (g - g_q)/q loses one order)
     assert abs(float(amp_l) - amp) < 1e-8, (float(amp_l), amp)
+    # the fitted exponent of q ~ (g - g_q)^b is the mean-field 1 (Landau: analytic g(q))
+    assert abs(info["exponent"] - 1) < 2e-3, info["exponent"]
 
 
 @pytest.mark.parametrize("phi, c1_value", [("tanh", 1), ("tanh(2*x)", 2)])
