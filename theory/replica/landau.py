@@ -78,10 +78,7 @@ def landau_deterministic(derived, singular=None) -> LandauResult:
     branch, finite beta or the chaotic limit). Returns g_c and the amplitude in terms of the
     symbols c1, c3 (and gamma); substitute the model's Taylor coefficients for numbers.
     """
-    if derived.inner != "integral":
-        raise ValueError("landau_deterministic needs an integral inner average (Q = 0 branch)")
-    if any(m != 0 for m in derived.field_mean) or any(c != 0 for row in derived.field_cov for c in row):
-        raise ValueError("landau_deterministic needs deterministic zero fields (Q = 0 branch)")
+    _require_deterministic(derived, "landau_deterministic")
     phi_series = c1 * x + c3 * x**3 + c5 * x**5
     others = [v for v in derived.order_params if v != q]
     # each other order parameter: t_{-1}/eps + t_0 + t_1 eps
@@ -188,6 +185,14 @@ def landau_deterministic(derived, singular=None) -> LandauResult:
     return LandauResult(gc, amp, leading, step)
 
 
+def _require_deterministic(derived, who: str) -> None:
+    """The small-q expansions need an integral inner average and zero fields (Q = 0 branch)."""
+    if derived.inner != "integral":
+        raise ValueError(f"{who} needs an integral inner average (Q = 0 branch)")
+    if any(m_ != 0 for m_ in derived.field_mean) or any(c != 0 for row in derived.field_cov for c in row):
+        raise ValueError(f"{who} needs deterministic zero fields (Q = 0 branch)")
+
+
 def _with_phi(expr, phi, series):
     """Replace the model's phi(x) (and its derivatives) inside expr by the series."""
     return expr.subs(phi, series) if phi != x else expr.subs(x, x)
@@ -270,10 +275,7 @@ def landau_amplitude(derived, singular=None) -> LandauAmplitude:
     order-1 solution along the null direction, hence s1; then A = dq/dg = 2 g_c / s1.
     Requires deterministic zero fields (the Q = 0 branch) and g entering through g^2.
     """
-    if derived.inner != "integral":
-        raise ValueError("landau_amplitude needs an integral inner average (Q = 0 branch)")
-    if any(m_ != 0 for m_ in derived.field_mean) or any(c != 0 for row in derived.field_cov for c in row):
-        raise ValueError("landau_amplitude needs deterministic zero fields (Q = 0 branch)")
+    _require_deterministic(derived, "landau_amplitude")
     from ..symbols import qh
     singular = (qh,) if singular is None else tuple(singular)
     phi_series = c1 * x + c3 * x**3 + c5 * x**5
@@ -390,6 +392,31 @@ class ResponseLine:
     step: Step
 
 
+def _collapsed_q_zero(derived):
+    """(chi, Gamma symbols, closed-form q = 0 solution) of the collapsed equations at
+    x* = 0, zero fields and eta = 0: the algebraic solution connected to g = 0 (Gamma -> 0)."""
+    from ..symbols import eta as eta_sym
+    if derived.kind != "laplace":
+        raise ValueError("this needs the collapsed (laplace) zero-temperature derivation")
+    names = {s_.name: s_ for s_ in derived.order_params}
+    chi, Gam, Qh0_, kap = names["chi"], names["Gamma"], names["Qh0"], names["kappa"]
+    zero = {q: 0, Qh0_: 0, kap: 0, eta_sym: 0, x: 0}
+    zero.update({f: 0 for f in derived.fields})
+    eqs = []
+    for e in derived.equations:
+        ex = sp.simplify((e.const + sum(c * derived.observables[k] for c, k in e.averages)).subs(zero))
+        if ex != 0:
+            eqs.append(sp.numer(sp.together(ex)))
+    unknowns = [v for v in derived.order_params if v not in (q, Qh0_, kap)]
+    sols = sp.solve(eqs, unknowns, dict=True)
+    probe = {g: sp.Rational(1, 100), gamma: sp.Rational(1, 10)}
+    regular = [s_ for s_ in sols if chi in s_ and Gam in s_
+               and abs(complex(s_[Gam].subs(probe))) < 0.1 and s_[chi].has(g)]
+    if not regular:
+        raise ValueError(f"no q = 0 collapsed solution connected to g = 0 among {sols}")
+    return chi, Gam, regular[0]
+
+
 def response_line(derived) -> ResponseLine:
     """Solve the collapsed zero-temperature equations at q = 0 (x* = 0, fields zero,
     eta = 0) in closed form for chi and find where 1/chi vanishes.
@@ -397,27 +424,8 @@ def response_line(derived) -> ResponseLine:
     Of the algebraic solutions, the one continuously connected to g = 0 (Gamma -> 0) is
     taken; g_chi is the smallest positive zero of 1/chi (checked at gamma = 1/10).
     """
-    from ..symbols import eta as eta_sym
-    if derived.kind != "laplace":
-        raise ValueError("response_line needs the collapsed (laplace) zero-temperature derivation")
-    names = {s.name: s for s in derived.order_params}
-    chi, Gam = names["chi"], names["Gamma"]
-    zero = {q: 0, names["Qh0"]: 0, names["kappa"]: 0, eta_sym: 0, x: 0}
-    zero.update({f: 0 for f in derived.fields})
-    eqs = []
-    for e in derived.equations:
-        ex = e.const + sum(c * derived.observables[k] for c, k in e.averages)
-        ex = sp.simplify(ex.subs(zero))
-        if ex != 0:
-            eqs.append(sp.numer(sp.together(ex)))
-    unknowns = [v for v in derived.order_params if v not in (q, names["Qh0"], names["kappa"])]
-    sols = sp.solve(eqs, unknowns, dict=True)
-    probe = {g: sp.Rational(1, 100), gamma: sp.Rational(1, 10)}
-    regular = [s_ for s_ in sols if chi in s_ and Gam in s_
-               and abs(complex(s_[Gam].subs(probe))) < 0.1 and s_[chi].has(g)]
-    if not regular:
-        raise ValueError(f"no q = 0 collapsed solution connected to g = 0 among {sols}")
-    chi_expr = sp.factor(regular[0][chi])
+    chi, Gam, sol = _collapsed_q_zero(derived)
+    chi_expr = sp.factor(sol[chi])
     p10 = {gamma: sp.Rational(1, 10)}
     roots = [r_ for r_ in sp.solve(sp.denom(sp.together(chi_expr)), g)
              if r_ != 0 and complex(r_.subs(p10)).real > 0 and abs(complex(r_.subs(p10)).imag) < 1e-12]
@@ -425,7 +433,7 @@ def response_line(derived) -> ResponseLine:
         raise ValueError(f"chi = {chi_expr} does not diverge at positive g")
     gchi = min(roots, key=lambda r_: float(r_.subs(p10)))
     step = Step("9d", "response line of the collapsed solution",
-                (("chi(g, gamma) at q = 0", chi_expr), ("Gamma", sp.factor(regular[0][Gam])),
+                (("chi(g, gamma) at q = 0", chi_expr), ("Gamma", sp.factor(sol[Gam])),
                  ("g_chi (1/chi = 0)", gchi)),
                 note="x* = 0 and zero fields at q = 0 make the collapsed equations algebraic; eta = 0")
     return ResponseLine(chi_expr, sp.simplify(gchi), step)
@@ -458,24 +466,10 @@ def collapsed_linearisation(derived) -> CollapsedLinearisation:
     parameters take the closed-form q = 0 values of ``response_line``.
     """
     from ..symbols import eta as eta_sym
-    if derived.kind != "laplace":
-        raise ValueError("collapsed_linearisation needs the laplace derivation")
-    names = {s.name: s for s in derived.order_params}
-    chi, Gam, Qh0_, kap = names["chi"], names["Gamma"], names["Qh0"], names["kappa"]
+    _, _, sol = _collapsed_q_zero(derived)
+    names = {s_.name: s_ for s_ in derived.order_params}
+    Qh0_, kap = names["Qh0"], names["kappa"]
     A_, B_ = derived.fields
-    zero = {q: 0, Qh0_: 0, kap: 0, eta_sym: 0}
-    eqs0 = []
-    for e in derived.equations:
-        ex = e.const + sum(c * derived.observables[k] for c, k in e.averages)
-        ex = sp.simplify(ex.subs(zero).subs({A_: 0, B_: 0, x: 0}))
-        if ex != 0:
-            eqs0.append(sp.numer(sp.together(ex)))
-    unknowns = [v for v in derived.order_params if v not in (q, Qh0_, kap)]
-    probe = {g: sp.Rational(1, 100), gamma: sp.Rational(1, 10)}
-    sols = [s_ for s_ in sp.solve(eqs0, unknowns, dict=True)
-            if chi in s_ and Gam in s_ and abs(complex(s_[Gam].subs(probe))) < 0.1 and s_[chi].has(g)]
-    if not sols:
-        raise ValueError("no q = 0 collapsed solution connected to g = 0")
     H = derived.H.subs(eta_sym, 0)
     Hx = sp.diff(H, x)
     at0 = {A_: 0, B_: 0, x: 0}
@@ -492,5 +486,5 @@ def collapsed_linearisation(derived) -> CollapsedLinearisation:
          for e in derived.equations]
     theta = tuple(derived.order_params)
     J = sp.Matrix([[sp.diff(f, v) for v in theta] for f in F])
-    point = {**sols[0], q: 0, Qh0_: 0, kap: 0}
-    return CollapsedLinearisation(J.subs(point), sols[0], theta)
+    point = {**sol, q: 0, Qh0_: 0, kap: 0}
+    return CollapsedLinearisation(J.subs(point), sol, theta)
