@@ -74,7 +74,7 @@ def _f(v):
 
 def branches(model: Model | str, point: Point, *, n_gh: int = 48, q_min: float = 1e-8) -> BranchReport:
     """Find the Q = 0 and Q > 0 RS solutions at ``point`` (finite beta) and classify them."""
-    from .continuation import _full_from_paramagnetic, _symmetric, solve
+    from .continuation import _full_from_paramagnetic, _symmetric, embed_paramagnetic, solve
     mdl = make_model(model) if isinstance(model, str) else model
     if not isinstance(point, Point):
         raise ModelError(f"point must be a Point, got {point!r}")
@@ -85,7 +85,7 @@ def branches(model: Model | str, point: Point, *, n_gh: int = 48, q_min: float =
     if _symmetric(mdl):
         para = solve(mdl, point, branch="paramagnetic", n_gh=n_gh)
         if para.success:
-            found.append(("Q = 0", _embedded(mdl, point, para, n_gh)))
+            found.append(("Q = 0", embed_paramagnetic(mdl, point, para, n_gh=n_gh)))
             full = _full_from_paramagnetic(mdl, point, para=para, n_gh=n_gh)
             if full.success and full.x.get("Q", 0.0) > q_min:
                 found.append(("Q > 0", full))
@@ -117,22 +117,6 @@ def branches(model: Model | str, point: Point, *, n_gh: int = 48, q_min: float =
         note = (f"{len(stable)} replicon-stable RS branches; free energies "
                 + ", ".join(f"{b.name}: {b.solution.free_energy:.10g}" for b in stable))
     return BranchReport(point, tuple(out), bool(out) and not stable, note, failures)
-
-
-def _embedded(mdl, point, para, n_gh):
-    """The Q = 0 solution in the full order parameters, checked by the full equations."""
-    import dataclasses
-
-    from .saddle import Problem, compiled_for, finish
-    cm = compiled_for(mdl, "finite", "full")
-    names = [s.name for s in cm.derived.order_params]
-    emb = finish(Problem(cm, point, n_gh), [para.x.get(n, 0.0) for n in names], success=True,
-                 status=0, message="", nit=para.nit, method=para.method, kind="finite",
-                 branch="full")
-    ok = emb.status == 0 and emb.residual_norm < 1e-10
-    msg = (f"Q = 0 solution (exact by symmetry), full residual {emb.residual_norm:.2e}" if ok
-           else f"the Q = 0 solution fails the full equations: {emb.message or emb.residual_norm}")
-    return dataclasses.replace(emb, success=ok, status=0 if ok else 1, message=msg)
 
 
 __all__ = ["Branch", "BranchReport", "branches"]

@@ -194,6 +194,22 @@ def _q_positive_starts(names, x, point):
             [{**base, "m": 0.0, "k": 0.0, "mh": 0.0, "kh": 0.0}.get(n, 0.0) for n in names]]
 
 
+def embed_paramagnetic(model, point, para, n_gh: int = 48, tol: float = 1e-10) -> SaddleResult:
+    """The Q = 0 solution ``para`` (paramagnetic branch) in the full order parameters,
+    with the omitted ones 0, checked by the residuals of the full equations."""
+    from .saddle import finish
+    cm = compiled_for(model, "finite", "full")
+    theta = [para.x.get(s.name, 0.0) for s in cm.derived.order_params]
+    emb = finish(Problem(cm, point, n_gh), theta, success=True, status=0, message="",
+                 nit=para.nit, method=para.method, kind="finite", branch="full")
+    ok = emb.status == 0 and emb.residual_norm < tol
+    return dataclasses.replace(
+        emb, success=ok, status=0 if ok else 1,
+        message=(f"Q = 0 solution (exact by symmetry), full residual {emb.residual_norm:.2e}"
+                 if ok else f"embedded Q = 0 solution fails the full equations: "
+                            f"{emb.message or f'{emb.residual_norm:.2e}'}"))
+
+
 def _full_from_paramagnetic(model, point, para=None, **kw):
     """Full-branch solve for odd phi without input (with or without J0).
 
@@ -210,15 +226,8 @@ def _full_from_paramagnetic(model, point, para=None, **kw):
         return dataclasses.replace(para, branch="full")
     cm = compiled_for(model, "finite", "full")
     names = [s.name for s in cm.derived.order_params]
-    theta = [para.x.get(n, 0.0) for n in names]
-    from .saddle import finish
-    embedded = finish(Problem(cm, point, kw.get("n_gh") or 48), theta, success=True, status=0,
-                      message="", nit=para.nit, method=para.method, kind="finite", branch="full")
-    ok = embedded.status == 0 and embedded.residual_norm < kw.get("tol", 1e-10)
-    embedded = dataclasses.replace(
-        embedded, success=ok, status=0 if ok else 1,
-        message=(f"Q = 0 solution (exact by symmetry), full residual {embedded.residual_norm:.2e}"
-                 if ok else f"embedded Q = 0 solution fails the full equations: {embedded.residual_norm:.2e}"))
+    embedded = embed_paramagnetic(model, point, para, n_gh=kw.get("n_gh") or 48,
+                                  tol=kw.get("tol", 1e-10))
     for start in _q_positive_starts(names, para.x, point):
         qpos = newton(Problem(cm, point, kw.get("n_gh") or 48), start, tol=kw.get("tol", 1e-10),
                       method=kw.get("method", "hybr"), kind="finite", branch="full")
