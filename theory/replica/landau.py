@@ -27,9 +27,9 @@ the q - Q finite Q = 0 branch
 
 For the collapsed (Laplace) scaling, ``response_line`` solves the q = 0 equations in closed
 form (chi(g, gamma), diverging on g_chi = 1/(c1 (1 + gamma))) and
-``collapsed_linearisation`` gives the Jacobian of all its equations at that solution: it is
-regular below g_chi, so inside this scaling q cannot leave zero before the response line,
-where the scaling itself ends (chi -> infinity).
+``collapsed_linearisation`` gives the Jacobian of all its equations at that solution; its
+determinant keeps its sign on grids in (0, g_chi) (tests), so inside this scaling q does
+not leave zero before the response line, where the scaling itself ends (chi -> infinity).
 """
 from __future__ import annotations
 
