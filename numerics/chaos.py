@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .dynamics import rk4_pair
 from .stats import Estimate, estimate
 
 __all__ = ["BatchResult", "lyapunov_batch", "LyapunovScan", "lyapunov_scan",
@@ -125,12 +126,7 @@ def lyapunov_batch(J, gs, x0=None, v0=None, t_transient=200.0, t_total=500.0, dt
     rates = np.empty((n_al + n_int, B))
     for m in range(n_al + n_int):
         for _ in range(every):
-            a1, b1 = fxv(X, V)
-            a2, b2 = fxv(X + 0.5 * dt * a1, V + 0.5 * dt * b1)
-            a3, b3 = fxv(X + 0.5 * dt * a2, V + 0.5 * dt * b2)
-            a4, b4 = fxv(X + dt * a3, V + dt * b3)
-            X = X + dt / 6.0 * (a1 + 2 * a2 + 2 * a3 + a4)
-            V = V + dt / 6.0 * (b1 + 2 * b2 + 2 * b3 + b4)
+            X, V = rk4_pair(fxv, X, V, dt)
         nv = np.linalg.norm(V, axis=1)
         rates[m] = np.log(nv) / (every * dt)
         V = V / nv[:, None]

@@ -21,7 +21,7 @@ import numpy as np
 
 from .stats import Estimate, combine, estimate
 
-__all__ = ["PHI_NUMPY", "rhs", "integrate", "Trajectory", "lyapunov", "LyapunovResult",
+__all__ = ["PHI_NUMPY", "rhs", "rk4_pair", "integrate", "Trajectory", "lyapunov", "LyapunovResult",
            "lyapunov_samples"]
 
 
@@ -69,6 +69,17 @@ class Trajectory:
 
     def q_mean(self, t_min: float = 0.0) -> Estimate:
         return estimate(self.q[self.t >= t_min])
+
+
+def rk4_pair(F, x, V, dt):
+    """One classical RK4 step of the joint system (dx/dt, dV/dt) = F(x, V): the state and
+    its tangent vectors advanced with the same stages (Benettin)."""
+    a1, b1 = F(x, V)
+    a2, b2 = F(x + 0.5 * dt * a1, V + 0.5 * dt * b1)
+    a3, b3 = F(x + 0.5 * dt * a2, V + 0.5 * dt * b2)
+    a4, b4 = F(x + dt * a3, V + dt * b3)
+    return (x + dt / 6.0 * (a1 + 2 * a2 + 2 * a3 + a4),
+            V + dt / 6.0 * (b1 + 2 * b2 + 2 * b3 + b4))
 
 
 def integrate(J, g, x0, t_max, dt=0.05, phi="tanh", I=None, sigma=0.0, rng=None,
@@ -178,12 +189,7 @@ def lyapunov(J, g, x0=None, t_transient=100.0, t_total=500.0, dt=0.05, renorm=1.
     rates = np.empty((n_int, k))
     for m in range(n_int):
         for _ in range(every):
-            a1, b1 = F(x, V)
-            a2, b2 = F(x + 0.5 * dt * a1, V + 0.5 * dt * b1)
-            a3, b3 = F(x + 0.5 * dt * a2, V + 0.5 * dt * b2)
-            a4, b4 = F(x + dt * a3, V + dt * b3)
-            x = x + dt / 6.0 * (a1 + 2 * a2 + 2 * a3 + a4)
-            V = V + dt / 6.0 * (b1 + 2 * b2 + 2 * b3 + b4)
+            x, V = rk4_pair(F, x, V, dt)
         Qm, Rm = np.linalg.qr(V.T)
         s = np.sign(np.diag(Rm))
         rates[m] = np.log(np.abs(np.diag(Rm))) / (every * dt)
