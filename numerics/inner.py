@@ -60,7 +60,7 @@ from .maximiser import (CAPACITY, CAPS, EPS, MISSED_PEAK, NO_MAXIMUM, NONFINITE,
 # but the compiled functions here link in the kernels of maximiser.py. Its digest below
 # makes every change there an edit here as well (tests/test_quadrature.py checks it), so
 # the cached machine code of this module cannot go stale.
-MAXIMISER_SHA256 = "65bd396a308cb88a"
+MAXIMISER_SHA256 = "e79c6f1221cfd30d"
 
 NB = 512                 # quadrature nodes per batch call of ``site``
 MAX_NODES = 1 << 17      # per cluster or piece, all levels together
@@ -888,6 +888,19 @@ def _node_status_message(stat, w):
     return "; ".join(parts)
 
 
+def field_arguments(site_point, p, n_fields, mean, L, pairs, n_obs):
+    """Checked arguments of the field averages: (p, rows of the kernel, pairs, mean, L),
+    shared by ``field_average`` and ``maximiser.field_max_average``."""
+    pp = _check_p(p, n_fields)
+    nrow = kernel_rows(site_point, pp, n_obs)
+    pairs = _pairs(pairs, nrow - 3)
+    mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
+    if mean.shape != (n_fields,):
+        raise ValueError(f"mean must have shape ({n_fields},), got {mean.shape}")
+    L = np.asarray(L, dtype=np.float64).reshape(n_fields, n_fields)
+    return pp, nrow, pairs, mean, L
+
+
 def _pairs(pairs, k):
     pairs = tuple((int(i), int(j)) for i, j in pairs)
     for i, j in pairs:
@@ -907,15 +920,8 @@ def field_average(site_point, site, p, n_fields, mean, L, n_gh, pairs=(), *, rto
     ``threads`` threads (default: numba's thread count, NUMBA_NUM_THREADS); within a chunk
     each node starts its scan at the previous node's maximiser.
     """
-    pp = _check_p(p, n_fields)
     _check_rtol(rtol)
-    nrow = kernel_rows(site_point, pp, n_obs)
-    k = nrow - 3
-    pairs = _pairs(pairs, k)
-    mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
-    if mean.shape != (n_fields,):
-        raise ValueError(f"mean must have shape ({n_fields},), got {mean.shape}")
-    L = np.asarray(L, dtype=np.float64).reshape(n_fields, n_fields)
+    pp, nrow, pairs, mean, L = field_arguments(site_point, p, n_fields, mean, L, pairs, n_obs)
     fields, w, rank = field_nodes(mean, L, n_gh, prune)
     m = fields.shape[0]
     nodes = node_averages(site_point, site, pp, fields, rtol=rtol, x_scale=x_scale,

@@ -1257,16 +1257,10 @@ def field_max_average(site_point, site, p, n_fields, mean, L, n_gh, pairs=(), *,
     With refine = True the average is repeated with ceil(1.5 n_gh) nodes per direction
     and the largest change is returned as gh_err (the finer result is returned).
     """
-    from .inner import _check_p, _node_status_message, _pairs
+    from .inner import _node_status_message, field_arguments
 
-    pp = _check_p(p, n_fields)
-    nrow = kernel_rows(site_point, pp, n_obs)
+    pp, nrow, pairs, mean, L = field_arguments(site_point, p, n_fields, mean, L, pairs, n_obs)
     k = nrow - 3
-    pairs = _pairs(pairs, k)
-    mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
-    if mean.shape != (n_fields,):
-        raise ValueError(f"mean must have shape ({n_fields},), got {mean.shape}")
-    L = np.asarray(L, dtype=np.float64).reshape(n_fields, n_fields)
 
     def run(n):
         fields, w, rank, z, Lr = field_rule(mean, L, n, prune)
