@@ -79,56 +79,10 @@ def landau_deterministic(derived, singular=None) -> LandauResult:
     symbols c1, c3 (and gamma); substitute the model's Taylor coefficients for numbers.
     """
     _require_deterministic(derived, "landau_deterministic")
-    phi_series = c1 * x + c3 * x**3 + c5 * x**5
-    others = [v for v in derived.order_params if v != q]
-    # each other order parameter: t_{-1}/eps + t_0 + t_1 eps
-    from ..symbols import qh
-    singular = (qh,) if singular is None else tuple(singular)
-    coeffs = {}
-    for v in others:
-        t = sp.symbols(f"{v.name}_m1 {v.name}_0 {v.name}_1", real=True)
-        # singular conjugates start at eps^-1 and need one more order; the rest eps^0, eps^1
-        coeffs[v] = (t[0], t[1], sp.S.Zero) if v in singular else (sp.S.Zero, t[1], t[2])
-    subs = {v: c[0] / eps + c[1] + c[2] * eps for v, c in coeffs.items()}
-    subs[q] = eps
+    coeffs, subs = expansion_unknowns(derived, singular)
     subs[g] = g_c + g_1 * eps
-    fields0 = {f: 0 for f in derived.fields}
-    H = _with_phi(derived.H.subs(fields0), derived.model.phi, phi_series)
-    Hy = sp.expand(sp.series(H.subs(subs).subs(x, sp.sqrt(eps) * y), eps, 0, 2).removeO())
-    H0 = Hy.coeff(eps, 0)
-    H1 = Hy.coeff(eps, 1)
-    if sp.Poly(H0, y).degree() != 2 or sp.expand(H0).coeff(y, 1) != 0:
-        raise ValueError(f"leading site measure is not a centred Gaussian: H0 = {H0}")
-    precision = sp.simplify(-2 * sp.expand(H0).coeff(y, 2))
-    H1c = H1  # constants cancel in connected averages
-
-    def average(obs: sp.Expr) -> sp.Expr:
-        o = _with_phi(obs.subs(fields0), derived.model.phi, phi_series)
-        o = o.subs(subs).subs(x, sp.sqrt(eps) * y)
-        lo = min(_eps_powers(sp.expand(sp.series(o, eps, 0, 4).removeO())))
-        o = sp.expand(sp.series(o, eps, 0, lo + 2).removeO())   # relative orders 0 and 1
-        o = sp.expand(o / eps**lo)
-        O0, O1 = o.coeff(eps, 0), o.coeff(eps, 1)
-        m0 = gaussian_moment(O0, lam)
-        m1 = gaussian_moment(O1, lam) + gaussian_moment(O0 * H1c, lam) - m0 * gaussian_moment(H1c, lam)
-        return eps**lo * (m0 + eps * m1)
-
-    eqs = []
-    for e in derived.equations:
-        expr = e.const.subs(subs)
-        for coef, k in e.averages:
-            expr += coef.subs(subs) * average(derived.observables[k])
-        expr = sp.expand(expr)
-        lo = min(_eps_powers(expr))
-        expr = sp.expand(sp.series(expr, eps, 0, lo + 2).removeO())
-        eqs.append(expr)
-    # order by order: the lowest order of each equation and the next one
-    system = []
-    for ex in eqs:
-        lo = min(_eps_powers(ex))
-        system += [_coeff(ex, lo), _coeff(ex, lo + 1)]
-    system = [sp.numer(sp.together(s_.subs(lam, precision))) for s_ in system]
-    system = [s_ for s_ in system if s_ != 0]
+    system, precision = two_orders(derived, subs, _plain_series)
+    system = [s_ for row in system for s_ in row if s_ != 0]
     # leading unknowns: those of the lowest order of every variable
     lead = [c[0] if c[0] != 0 else c[1] for c in coeffs.values()]
     nxt = [c[1] if c[0] != 0 else c[2] for c in coeffs.values()] + [g_1]
@@ -183,6 +137,70 @@ def landau_deterministic(derived, singular=None) -> LandauResult:
     leading = {v: sp.simplify(sol.get(c[0], 0) / eps + sol.get(c[1], 0)) if c[0] != 0 else sol.get(c[1], c[1])
                for v, c in coeffs.items()}
     return LandauResult(gc, amp, leading, step)
+
+
+def expansion_unknowns(derived, singular=None):
+    """Order-by-order unknowns of every order parameter but q, and the substitution map.
+
+    A singular conjugate (default: qh) is t_{-1}/eps + t_0, the others t_0 + t_1 eps;
+    q = eps. Returns ({symbol: (t_-1, t_0, t_1)}, {symbol: series}).
+    """
+    from ..symbols import qh
+    singular = (qh,) if singular is None else tuple(singular)
+    coeffs = {}
+    for v in (v for v in derived.order_params if v != q):
+        t = sp.symbols(f"{v.name}_m1 {v.name}_0 {v.name}_1", real=True)
+        coeffs[v] = (t[0], t[1], sp.S.Zero) if v in singular else (sp.S.Zero, t[1], t[2])
+    subs = {v: c[0] / eps + c[1] + c[2] * eps for v, c in coeffs.items()}
+    subs[q] = eps
+    return coeffs, subs
+
+
+def _plain_series(expr: sp.Expr, top: int) -> sp.Expr:
+    """Terms of expr up to eps^top (sympy's series; expressions polynomial in the unknowns)."""
+    return sp.expand(sp.series(expr, eps, 0, top + 1).removeO())
+
+
+def two_orders(derived, subs: dict, series) -> tuple[list, sp.Expr]:
+    """The lowest two orders in eps of every equation of a zero-field (Q = 0) branch.
+
+    ``subs`` maps the order parameters (and any controls, e.g. beta) to their eps series;
+    x = sqrt(eps) y and phi = c1 x + c3 x^3 + c5 x^5. The site measure exp(H) is Gaussian at
+    order eps^0 with precision lambda; averages carry their first correction (connected
+    average with H1). ``series(expr, top)`` truncates at eps^top. Returns
+    ([[order lo, order lo+1] numerators per equation], precision lambda).
+    """
+    phi_series = c1 * x + c3 * x**3 + c5 * x**5
+    fields0 = {f: 0 for f in derived.fields}
+
+    def prepared(expr):
+        e = _with_phi(expr.subs(fields0), derived.model.phi, phi_series)
+        return e.subs(subs).subs(x, sp.sqrt(eps) * y)
+
+    Hy = series(prepared(derived.H), 1)
+    H0, H1 = Hy.coeff(eps, 0), Hy.coeff(eps, 1)
+    if sp.Poly(H0, y).degree() != 2 or sp.expand(H0).coeff(y, 1) != 0:
+        raise ValueError(f"leading site measure is not a centred Gaussian: H0 = {H0}")
+    precision = sp.simplify(-2 * sp.expand(H0).coeff(y, 2))
+
+    def average(obs: sp.Expr) -> sp.Expr:
+        o = prepared(obs)
+        lo = min(_eps_powers(series(o, 3)))
+        o = sp.expand(series(o, lo + 1) / eps**lo)      # relative orders 0 and 1
+        O0, O1 = o.coeff(eps, 0), o.coeff(eps, 1)
+        m0 = gaussian_moment(O0, lam)
+        m1 = gaussian_moment(O1, lam) + gaussian_moment(O0 * H1, lam) - m0 * gaussian_moment(H1, lam)
+        return eps**lo * (m0 + eps * m1)
+
+    system = []
+    for e in derived.equations:
+        expr = prepared(e.const)
+        for coef, k in e.averages:
+            expr += prepared(coef) * average(derived.observables[k])
+        expr = series(sp.expand(expr), 2)
+        lo = min(_eps_powers(expr))
+        system.append([sp.numer(sp.together(_coeff(expr, lo + k).subs(lam, precision))) for k in (0, 1)])
+    return system, precision
 
 
 def _require_deterministic(derived, who: str) -> None:
