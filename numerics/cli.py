@@ -84,10 +84,16 @@ def cmd_solve(args) -> int:
     from .continuation import solve
     model, extra = _model_from(args)
     point = Point(g=args.g, gamma=args.gamma, beta=args.beta, eta=args.eta, **extra)
-    kind = args.kind or ("finite" if math.isfinite(point.beta) else "chaotic")
+    kind = args.kind or ("finite" if math.isfinite(point.beta) else _auto_or_chaotic(model, point))
     if args.branches:
         return _print_branches(model, point, args)
-    if args.digits:
+    if kind == "auto":
+        if math.isfinite(point.beta) or args.digits:
+            raise ModelError("--kind auto picks a zero-temperature scaling: beta = inf, double precision")
+        from .zero_temperature import solve_zero_temperature
+        res = solve_zero_temperature(model, point, tol=args.tol, method=args.method,
+                                     progress=not args.json)
+    elif args.digits:
         from .precision import solve_mp
         res = solve_mp(model, point, kind=kind, branch=args.branch, digits=args.digits)
     else:
@@ -106,10 +112,19 @@ def cmd_solve(args) -> int:
         for k, v in res.x.items():
             print(f"  {k:>6} = {v}")
         print(f"  chi = {res.chi}, free energy = {res.free_energy}, energy = {res.energy}")
+        if "scaling" in res.extra:
+            print(f"  zero-temperature scaling: {res.extra['scaling']}")
         if "replicon" in res.extra:
             print(f"  replicon = {res.extra['replicon']:.6g} "
                   f"({'stable' if res.extra['replicon_stable'] else 'UNSTABLE: replica symmetry broken'})")
     return 0 if res.success else 1
+
+
+def _auto_or_chaotic(model, point) -> str:
+    """beta = inf default: the scaling picked by the lines (numerics.zero_temperature) where
+    they are classified (odd phi, no mean coupling or input, eta = 0), else q - Q finite."""
+    classified = model.odd and not model.mean_coupling and not model.quenched_input and point.eta == 0
+    return "auto" if classified else "chaotic"
 
 
 def _print_branches(model, point, args) -> int:
@@ -148,8 +163,10 @@ def main(argv=None) -> int:
     p.add_argument("--gamma", type=float, default=0.0)
     p.add_argument("--beta", type=_beta, default=10.0, help="inverse temperature or 'inf'")
     p.add_argument("--eta", type=float, default=0.0)
-    p.add_argument("--kind", default=None, choices=["finite", "laplace", "chaotic"],
-                   help="default: finite for finite beta, chaotic (q - Q finite) for beta = inf")
+    p.add_argument("--kind", default=None, choices=["finite", "laplace", "chaotic", "auto"],
+                   help="default: finite for finite beta; for beta = inf, auto (the scaling that "
+                        "holds at (g, gamma): collapsed, band or q - Q finite) where classified, "
+                        "else chaotic (q - Q finite)")
     p.add_argument("--branch", default="full", choices=["full", "paramagnetic"])
     p.add_argument("--digits", type=int, default=None, help="arbitrary precision (mpmath)")
     p.add_argument("--tol", type=float, default=1e-10)

@@ -1,0 +1,148 @@
+"""The beta -> infinity limit: which zero-temperature scaling holds at (g, gamma), and its solution.
+
+The Q = 0 solution of an odd phi (no mean coupling, no input, eta = 0) has three
+zero-temperature scalings (docs/open_question.md):
+
+* collapsed (kind "laplace"): q = chi / beta with chi finite; exists for g < g_chi =
+  1/(c1 (1 + gamma)), where chi diverges;
+* band (kind "band", ``theory.replica.band``): q ~ sqrt(b / beta), chi ~ sqrt(b beta), with b
+  in closed form; exists where b > 0, i.e. strictly between g_chi and g_q;
+* q - Q finite (kind "chaotic"): exists for g > g_q = 1/(c1 sqrt(1 + gamma)).
+
+For gamma > 0 exactly one exists at every g off the two lines, and the finite-beta solution
+follows it (checked along beta paths to 3e6); ``solve_zero_temperature`` solves that one.
+For gamma < 0 (g_q < g_chi) all three coexist between the lines; which one the physical
+state follows is not decided at T = 0 here, so the solve reports them and fails.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import sympy as sp
+
+from theory.model import Model, ModelError, Point, make_model
+from theory.symbols import g as g_sym
+from theory.symbols import gamma as gamma_sym
+
+from .result import SaddleResult
+
+
+@functools.lru_cache(maxsize=16)
+def _band(model: Model):
+    from theory.kernels import derived_model
+    from theory.replica.band import band_scaling
+    return band_scaling(derived_model(model, "finite", "paramagnetic"))
+
+
+def _base_checks(model: Model, point: Point) -> tuple[float, float]:
+    if not model.odd or model.mean_coupling or model.quenched_input:
+        raise ModelError("the zero-temperature scalings are classified for odd phi without mean "
+                         "coupling or quenched input (the Q = 0 solution must be exact)")
+    if point.eta != 0:
+        raise ModelError("the band scaling needs eta = 0 (a confinement beta eta x^2 dominates it)")
+    t = model.taylor(3)
+    c1, c3 = float(t[1]), float(t[3])
+    if c1 <= 0 or c3 == 0:
+        raise ModelError(f"needs phi'(0) > 0 and a cubic Taylor coefficient != 0 (c1 = {c1}, c3 = {c3})")
+    return c1, c3
+
+
+def lines(model: Model | str, gamma_value: float) -> dict:
+    """Closed-form g_chi = 1/(c1 (1 + gamma)) and g_q = 1/(c1 sqrt(1 + gamma))."""
+    model = make_model(model) if isinstance(model, str) else model
+    if gamma_value <= -1:
+        raise ModelError(f"gamma must be > -1, got {gamma_value}")
+    c1 = float(model.taylor(1)[1])
+    return {"g_chi": 1 / (c1 * (1 + gamma_value)), "g_q": 1 / (c1 * math.sqrt(1 + gamma_value))}
+
+
+def band_b(model: Model | str, g_value: float, gamma_value: float) -> float:
+    """b = lim beta q^2 of the band scaling at (g, gamma) (negative: no band solution)."""
+    from theory.replica.landau import c1, c3
+    model = make_model(model) if isinstance(model, str) else model
+    t = model.taylor(3)
+    return _band(model).numeric({c1: t[1], c3: t[3]}, g_value, gamma_value)
+
+
+def scalings(model: Model | str, point: Point) -> list[str]:
+    """The zero-temperature scalings with a solution at ``point`` ("laplace", "band", "chaotic")."""
+    model = make_model(model) if isinstance(model, str) else model
+    _base_checks(model, point)
+    ln = lines(model, point.gamma)
+    out = []
+    if point.g < ln["g_chi"]:
+        out.append("laplace")
+    if min(ln.values()) < point.g < max(ln.values()) and band_b(model, point.g, point.gamma) > 0:
+        out.append("band")
+    if point.g > ln["g_q"]:
+        out.append("chaotic")
+    return out
+
+
+def band_solution(model: Model | str, point: Point) -> SaddleResult:
+    """The band scaling's zero-temperature solution at ``point`` (closed form).
+
+    x holds the limits q = Q = 0, b = lim beta q^2, r, rh and q_qh = lim q qh; chi = beta q
+    = infinity; the energy and free energy per site vanish (e ~ 1/(2 beta) along the
+    finite-beta path). ``fun`` are the band equations (leading order and solvability)
+    evaluated at these numbers; success needs b > 0.
+    """
+    from theory.replica.landau import c1, c3, eps
+    model = make_model(model) if isinstance(model, str) else model
+    _base_checks(model, point)
+    band = _band(model)
+    t = model.taylor(3)
+    subs = {c1: t[1], c3: t[3], g_sym: sp.Float(point.g, 30), gamma_sym: sp.Float(point.gamma, 30)}
+    bv = float(band.b.subs(subs))
+    lead = {v.name: band.leading[v].subs(subs) for v in band.leading}
+    x = {"q": 0.0, "Q": 0.0, "b": bv}
+    for name, val in lead.items():
+        if name == "qh":
+            x["q_qh"] = float(sp.limit(val * eps, eps, 0)) if val.has(eps) else 0.0
+        else:
+            x[name] = float(val)
+    ok = bv > 0 and math.isfinite(bv)
+    residual = _band_residual(band, subs) if ok else math.inf
+    msg = (f"band scaling: q ~ sqrt(b/beta), b = {bv:.12g}; residual of the band equations {residual:.1e}"
+           if ok else f"no band solution at {point}: b = {bv:.6g} <= 0 (outside the band between the lines)")
+    return SaddleResult(x=x, success=ok, status=0 if ok else 2, message=msg, fun=(residual,),
+                        residual_norm=residual, phi=0.0, free_energy=0.0, energy=0.0,
+                        chi=math.inf, kind="band", branch="paramagnetic",
+                        point={k: float(v) for k, v in vars(point).items()}, method="closed form")
+
+
+def _band_residual(band, subs) -> float:
+    """max |equation| of the band system (leading order and solvability) with every
+    unknown replaced by its closed form evaluated in double precision."""
+    values = {k: sp.Float(float(v.subs(subs))) for k, v in band.solution.items()}
+    return max(abs(float(e.subs(subs).subs(values))) for e in band.system)
+
+
+def solve_zero_temperature(model: Model | str, point: Point, **solve_kw) -> SaddleResult:
+    """Solve the zero-temperature scaling that holds at ``point`` (beta = inf).
+
+    One scaling exists: its solution (laplace or chaotic by ``continuation.solve``, band in
+    closed form), with extra["scaling"] and extra["scalings"]. Several coexist (gamma < 0
+    between the lines) or none (exactly on a line): success=False naming them.
+    """
+    from .continuation import solve
+    model = make_model(model) if isinstance(model, str) else model
+    if math.isfinite(point.beta):
+        raise ModelError("solve_zero_temperature needs beta = inf")
+    found = scalings(model, point)
+    extra = {"scalings": ",".join(found) or "none"}
+    if len(found) != 1:
+        why = ("several zero-temperature scalings coexist here: " + ", ".join(found)
+               + "; follow the finite-beta solution (qpot solve --branches) to choose")\
+            if found else "no scaling has a solution exactly on a line"
+        return SaddleResult(x={}, success=False, status=1, message=why, kind="auto",
+                            point={k: float(v) for k, v in vars(point).items()}, extra=extra)
+    kind = found[0]
+    if kind == "band":
+        res = band_solution(model, point)
+    else:
+        branch = "paramagnetic" if kind == "chaotic" else solve_kw.pop("branch", "full")
+        res = solve(model, point, kind=kind, branch=branch, **solve_kw)
+    import dataclasses
+    return dataclasses.replace(res, extra={**res.extra, **extra, "scaling": kind})
