@@ -4,9 +4,11 @@ Everything below is measured in one run of this script, on the same machine:
 
 * derive + generate + compile of the base model (tanh, U = eta x^2), cold (fresh
   QPOT_CACHE_DIR, new process) and warm (second process on that cache);
-* (a) a zero-temperature sweep of 41 g values in [0.8, 1.2] at gamma = 0.2 with
-  ``continuation(kind="laplace")`` (the collapsed q - Q = chi/beta scaling) and with
-  ``kind="chaotic", branch="paramagnetic"`` (q - Q finite);
+* (a) a zero-temperature sweep of 41 g values in [0.8, 1.2] at gamma = 0.2: with the
+  scaling that holds at each g (``numerics.zero_temperature``: collapsed below g_chi = 0.833,
+  band in closed form between the lines, q - Q finite above g_q = 0.913), and, for
+  comparison, with one scaling for all points: ``continuation(kind="laplace")`` (the
+  collapsed q - Q = chi/beta scaling) and ``kind="chaotic", branch="paramagnetic"``;
 * (b) the same sweep at beta = 1e4, ``kind="finite"``, branches "paramagnetic" and "full";
 * (c) a 30-digit solve with ``solve_mp`` (chaotic, paramagnetic, g = 1.2, gamma = 0.3), or
   a 30-digit critical point from ``numerics.transition`` where that module provides one;
@@ -147,22 +149,66 @@ def run_sweep(kind, branch, beta, gs, gamma, progress=True, deadline=None) -> li
     return recs
 
 
+def run_auto_sweep(gs, gamma, progress=True, deadline=None) -> list[dict]:
+    """Zero-temperature sweep with the scaling that holds at each g
+    (numerics.zero_temperature.scalings): runs of collapsed points by ``run_sweep``
+    (laplace/full, increasing g), runs of q - Q finite points by ``run_sweep``
+    (chaotic/paramagnetic) from the largest g downwards (towards g_q, where q -> 0), band
+    points in closed form. Records are returned in the order of ``gs``."""
+    from theory.model import Point
+    from numerics.zero_temperature import band_solution, scalings
+    kinds = []
+    for g in gs:
+        found = scalings(MODEL, Point(g=g, gamma=gamma, beta=math.inf))
+        kinds.append(found[0] if len(found) == 1 else "none")
+    recs = {}
+    i = 0
+    while i < len(gs):
+        j = i
+        while j < len(gs) and kinds[j] == kinds[i]:
+            j += 1
+        seg = gs[i:j]
+        if kinds[i] == "laplace":
+            out = run_sweep("laplace", "full", math.inf, seg, gamma, progress, deadline)
+        elif kinds[i] == "chaotic":
+            out = run_sweep("chaotic", "paramagnetic", math.inf, seg[::-1], gamma, progress, deadline)[::-1]
+        else:
+            out = []
+            for g in seg:
+                t = time.perf_counter()
+                res = band_solution(MODEL, Point(g=g, gamma=gamma, beta=math.inf))
+                out.append(_record(res, g, "closed form (band)", time.perf_counter() - t))
+        for g, r in zip(seg, out):
+            r["scaling"] = kinds[i]
+            recs[g] = r
+        i = j
+    return [recs[g] for g in gs if g in recs]
+
+
 def probe_sweep(args: dict) -> dict:
     """Load kernels (warm cache), time the sweep, then repeat it under tracemalloc."""
     t0 = time.perf_counter()
     from theory.model import Point
     from numerics.continuation import default_start
     from numerics.saddle import Problem, compiled_for
-    cm = compiled_for(MODEL, args["kind"], args["branch"])
-    # one residual evaluation outside the timing: loads (or, after a source change,
-    # compiles) the numba code of the quadrature engine as well as the model's kernels
-    pt = Point(g=args["gs"][0], gamma=args["gamma"], beta=args["beta"])
-    Problem(cm, pt).evaluate(default_start(cm, pt, args["kind"]))
+    auto = args["kind"] == "auto"
+    for kind, branch in ((("laplace", "full"), ("chaotic", "paramagnetic")) if auto
+                         else ((args["kind"], args["branch"]),)):
+        cm = compiled_for(MODEL, kind, branch)
+        # one residual evaluation outside the timing: loads (or, after a source change,
+        # compiles) the numba code of the quadrature engine as well as the model's kernels
+        pt = Point(g=args["gs"][0], gamma=args["gamma"], beta=args["beta"])
+        Problem(cm, pt).evaluate(default_start(cm, pt, kind))
+    if auto:   # the band's closed form (symbolic expansion, cached per process)
+        from numerics.zero_temperature import band_b
+        band_b(MODEL, args["gs"][0], args["gamma"])
     load_s = time.perf_counter() - t0
     rss0 = maxrss_mib()
     la0 = loadavg()
+    sweep = (lambda **kw: run_auto_sweep(args["gs"], args["gamma"], **kw)) if auto else \
+        (lambda **kw: run_sweep(args["kind"], args["branch"], args["beta"], args["gs"], args["gamma"], **kw))
     w, c = time.perf_counter(), time.process_time()
-    recs = run_sweep(args["kind"], args["branch"], args["beta"], args["gs"], args["gamma"])
+    recs = sweep()
     wall, cpu = time.perf_counter() - w, time.process_time() - c
     rss1 = maxrss_mib()
     out = {"load_s": load_s, "wall_s": wall, "cpu_s": cpu, "loadavg_before": la0,
@@ -173,8 +219,7 @@ def probe_sweep(args: dict) -> dict:
         budget = args.get("traced_budget_s", 120.0)
         tracemalloc.start()
         w = time.perf_counter()
-        traced = run_sweep(args["kind"], args["branch"], args["beta"], args["gs"],
-                           args["gamma"], progress=False, deadline=w + budget)
+        traced = sweep(progress=False, deadline=w + budget)
         out["traced_wall_s"] = time.perf_counter() - w
         out["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
         out["traced_points"] = len(traced)
@@ -352,7 +397,8 @@ def bench_sweeps(quick: bool) -> dict:
     import numpy as np
     n = 9 if quick else 41
     gs = [float(g) for g in np.linspace(0.8, 1.2, n)]
-    specs = [("a", "laplace", "full", math.inf), ("a", "chaotic", "paramagnetic", math.inf),
+    specs = [("a", "auto", "laplace+band+chaotic", math.inf),
+             ("a", "laplace", "full", math.inf), ("a", "chaotic", "paramagnetic", math.inf),
              ("b", "finite", "paramagnetic", 1e4), ("b", "finite", "full", 1e4)]
     out = []
     for item, kind, branch, beta in specs:
@@ -370,6 +416,9 @@ def bench_sweeps(quick: bool) -> dict:
             r["first_failure"] = next(({"g": p["g"], "message": p["message"]}
                                        for p in pts if not p["success"]), None)
             r["seconds_per_point"] = r["wall_s"] / n
+            if kind == "auto":
+                r["scalings"] = {k: [p["g"] for p in pts if p.get("scaling") == k]
+                                 for k in ("laplace", "band", "chaotic", "none")}
             if kind == "laplace":
                 r["n_converged_chi_negative"] = sum(1 for p in ok if p["chi"] < 0)
             log(f"  -> {len(ok)}/{n} converged (residual < {TOL:g}) in {r['wall_s']:.2f} s wall, "
@@ -509,6 +558,9 @@ def write_markdown(res: dict, path: str) -> None:
                  f"{_f(s.get('tracemalloc_peak_mib'), '.1f')} ({s.get('traced_points', '-')}) |")
     L.append("")
     for s in res.get("sweeps", {}).get("sweeps", []):
+        if s.get("scalings"):
+            L.append("- auto: " + "; ".join(f"{k} at g = {_ranges(v)} ({len(v)} points)"
+                                            for k, v in s["scalings"].items() if v))
         if s.get("first_failure"):
             ff = s["first_failure"]
             L.append(f"- {s['kind']}/{s['branch']} beta={s['beta']}: first failure at g = "
