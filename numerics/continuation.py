@@ -75,21 +75,22 @@ def continuation(model, points, *, kind="finite", branch="full", x0=None, tol=1e
 
 
 def _step(cm, p0, p1, x_prev, prev2, kind, branch, tol, method, n_gh, max_halvings):
-    """Newton at p1 from x_prev (extrapolated), bisecting the step on failure."""
+    """Newton at p1 from a prediction (``_predict`` from the last two solutions), then from
+    the last solution itself; the step is bisected on failure."""
     t_done, x_cur, pt_cur = 0.0, x_prev, p0
+    before = prev2 if prev2 is not None and prev2[0] is not None else None
     dt = 1.0
     last = None
     for _ in range(64):
         t_next = min(1.0, t_done + dt)
         pt_next = _interp(p0, p1, t_next)
-        start = x_cur
-        if prev2 is not None and prev2[0] is not None and dt == 1.0 and t_done == 0.0:
-            start = 2 * x_cur - prev2[1]        # secant extrapolation for equal steps
+        start = x_cur if before is None else _predict(before[0], before[1], pt_cur, x_cur, pt_next)
         res = newton(Problem(cm, pt_next, n_gh), start, tol=tol, method=method, kind=kind, branch=branch)
         if not res.success and start is not x_cur:
             res = newton(Problem(cm, pt_next, n_gh), x_cur, tol=tol, method=method, kind=kind, branch=branch)
         last = res
         if res.success:
+            before = (pt_cur, x_cur)
             t_done, x_cur, pt_cur = t_next, np.array(list(res.x.values())[: len(x_cur)]), pt_next
             if t_done >= 1.0:
                 return res
@@ -101,6 +102,44 @@ def _step(cm, p0, p1, x_prev, prev2, kind, branch, tol, method, n_gh, max_halvin
     return dataclasses.replace(last, success=False, status=1,
                                message=f"continuation stalled at t = {t_done:.4f} of the step "
                                        f"towards {p1}: {last.message}")
+
+
+def _coordinate(pa: Point, pb: Point):
+    """(name, transform) of the one control that changes between pa and pb, log for beta."""
+    for f in dataclasses.fields(Point):
+        a, b = getattr(pa, f.name), getattr(pb, f.name)
+        if a != b:
+            if f.name == "beta" and a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b):
+                return f.name, math.log
+            return f.name, float
+    return None, None
+
+
+def _predict(pa: Point, xa, pb: Point, xb, pc: Point):
+    """Predict the solution at pc from those at pa and pb along a one-control path.
+
+    Linear in the control (in log beta for beta); in a beta path, a variable of one sign at
+    both points is extrapolated as a power of beta (geometric in log beta), which is exact
+    for the large-beta scalings q ~ 1/beta, beta^-1/2, beta^0. A power beyond |3| (noise
+    around zero) falls back to linear. Points that differ in more than that control give
+    the last solution xb.
+    """
+    name, tr = _coordinate(pa, pb)
+    if name is None or _coordinate(pb, pc)[0] != name:
+        return xb
+    sa, sb, sc = tr(getattr(pa, name)), tr(getattr(pb, name)), tr(getattr(pc, name))
+    if sb == sa:
+        return xb
+    s = (sc - sb) / (sb - sa)
+    xa, xb = np.asarray(xa, dtype=float), np.asarray(xb, dtype=float)
+    out = xb + s * (xb - xa)
+    if name == "beta":
+        same = (xa * xb > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lr = np.where(same, np.log(np.abs(xb) / np.abs(np.where(same, xa, 1.0))), 0.0)
+        power = same & (np.abs(lr) <= 3 * abs(sb - sa))
+        out = np.where(power, xb * np.exp(s * lr), out)
+    return out
 
 
 def default_start(cm, pt: Point, kind: str):
