@@ -2,7 +2,7 @@
 
 For gamma in {0.3, 0.6} (g_chi < g < g_q) and gamma = -0.3 (g_q < g < g_chi), at several g
 inside the band, the finite-beta Q = 0 solution (tanh, eta = 0) is continued in beta from
-10 to 1e6 (4 points per decade); beta q^2 is extrapolated to beta = inf
+10 to 1e8 (4 points per decade); beta q^2 is extrapolated to beta = inf
 by a 4-term fit in powers of beta^-1/2 on the last decades and compared with the closed form
 b(g, gamma) of theory.replica.band (numerics.zero_temperature.band_b). The slope of
 ln(beta q^2) over the last decade says which scaling the path follows: about -1 collapsed
@@ -27,7 +27,7 @@ from theory.model import Point
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(os.path.dirname(HERE), "docs")
-FIT = [-10, -7, -4, -1]      # fit points: beta = 10^3.75, 10^4.5, 10^5.25, 10^6
+FIT = [-10, -7, -4, -1]      # fit points: beta = 10^5.75, 10^6.5, 10^7.25, 10^8
 
 
 def follow(phi, g, gamma, betas):
@@ -53,7 +53,7 @@ def fit_b(path):
 
 
 def run(quick: bool) -> dict:
-    betas = np.logspace(1, 6, 21)
+    betas = np.logspace(1, 8, 29)
     rows = []
     for gamma in ((0.3,) if quick else (0.3, 0.6, -0.3)):
         ln = lines("tanh", gamma)
@@ -114,7 +114,7 @@ def figure(res, path):
             beta = np.array([p["beta"] for p in r["path"]])
             a.loglog(beta, np.abs(r["b_closed_form"] - np.array(r["beta_q2"])) / r["b_closed_form"],
                      label=f"g = {r['g']:.4f}")
-    bb = np.logspace(1, 6, 20)
+    bb = np.logspace(1, 8, 20)
     a.loglog(bb, 3 * bb**-0.5, "k:", label="beta^-1/2")
     a.set_xlabel("beta")
     a.set_ylabel("|b - beta q^2| / b")
