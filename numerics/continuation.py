@@ -220,17 +220,41 @@ def _symmetric(model: Model) -> bool:
     return model.odd and not model.quenched_input
 
 
-def _q_positive_starts(names, x, point):
+def _q_positive_starts(names, x, point, model=None):
     """Starts for the Q > 0 search next to the Q = 0 solution x: Q = q/2, and with mean
-    coupling a magnetised start m = +-sqrt(q/2), kh = g J0 m (from dPhi/dk = 0)."""
+    coupling magnetised starts: m = +-sqrt(q/2) and, where the mean-field magnetisation
+    m* = E_z phi(g J0 m* + g sqrt(q) z) is non-zero, the saturated start m = m*, Q = m*^2,
+    q = max(q, m*^2) (kh = g J0 m from dPhi/dk = 0)."""
     base = {"q": x["q"], "Q": 0.5 * x["q"], "r": x["r"], "R": 0.0, "qh": x["qh"], "Qh": 0.1,
             "rh": x["rh"], "Rh": 0.0}
     if "m" not in names:
         return [[base[n] for n in names]]
+
+    def magnetised(m0, extra=None):
+        d = {**base, **(extra or {}), "m": m0, "k": 0.0, "mh": 0.0, "kh": point.g * point.J0 * m0}
+        return [d.get(n, 0.0) for n in names]
+
     m0 = math.sqrt(0.5 * x["q"])
-    return [[{**base, "m": m0, "k": 0.0, "mh": 0.0, "kh": point.g * point.J0 * m0}.get(n, 0.0)
-             for n in names],
-            [{**base, "m": 0.0, "k": 0.0, "mh": 0.0, "kh": 0.0}.get(n, 0.0) for n in names]]
+    starts = [magnetised(m0), [{**base, "m": 0.0, "k": 0.0, "mh": 0.0, "kh": 0.0}.get(n, 0.0) for n in names]]
+    if model is not None:
+        ms = _magnetised_guess(model, point.g, point.J0, x["q"])
+        if abs(ms) > 1e-3:
+            starts.insert(1, magnetised(ms, {"q": max(x["q"], ms * ms + 1e-3), "Q": ms * ms}))
+    return starts
+
+
+def _magnetised_guess(model: Model, g: float, J0: float, q: float) -> float:
+    """Start value only: iterate m <- E_z phi(g J0 m + g sqrt(q) z) from m = 1 (mean-field
+    magnetisation with the Q = 0 solution's q as field variance)."""
+    import sympy as sp
+    from theory.symbols import x as xs
+    f = sp.lambdify(xs, model.phi, ["scipy", "numpy"])
+    z, w = np.polynomial.hermite_e.hermegauss(60)
+    w = w / w.sum()
+    m = 1.0
+    for _ in range(300):
+        m = float(w @ np.asarray(f(g * J0 * m + g * math.sqrt(max(q, 0.0)) * z), dtype=float))
+    return m if math.isfinite(m) else 0.0
 
 
 def embed_paramagnetic(model, point, para, n_gh: int = 48, tol: float = 1e-10) -> SaddleResult:
@@ -267,7 +291,7 @@ def _full_from_paramagnetic(model, point, para=None, **kw):
     names = [s.name for s in cm.derived.order_params]
     embedded = embed_paramagnetic(model, point, para, n_gh=kw.get("n_gh") or 48,
                                   tol=kw.get("tol", 1e-10))
-    for start in _q_positive_starts(names, para.x, point):
+    for start in _q_positive_starts(names, para.x, point, model):
         qpos = newton(Problem(cm, point, kw.get("n_gh") or 48), start, tol=kw.get("tol", 1e-10),
                       method=kw.get("method", "hybr"), kind="finite", branch="full")
         if qpos.success and qpos.x["Q"] > 1e-8:
