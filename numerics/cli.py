@@ -170,7 +170,7 @@ def main(argv=None) -> int:
     p.add_argument("--branch", default="full", choices=["full", "paramagnetic"])
     p.add_argument("--digits", type=int, default=None, help="arbitrary precision (mpmath)")
     p.add_argument("--tol", type=float, default=1e-10)
-    p.add_argument("--method", default="hybr", choices=["hybr", "lm", "damped"],
+    p.add_argument("--method", default="hybr", choices=["hybr", "lm", "newton", "damped"],
                    help="Newton/hybrid (scipy root 'hybr' or 'lm') or damped fixed-point iteration")
     p.add_argument("--branches", action="store_true",
                    help="every RS branch (Q = 0, Q > 0) with free energy and replicon (finite beta)")

@@ -202,15 +202,20 @@ def _point_dict(pt: Point) -> dict:
 
 
 def newton(problem: Problem, x0, *, tol=1e-10, maxiter=200, method="hybr", kind="finite",
-           branch="full") -> SaddleResult:
+           branch="full", fallback: bool = True) -> SaddleResult:
     """Solve dPhi/dtheta = 0 from x0 with scipy.optimize.root ("hybr", "lm", ...) or, with
     method="damped", by damped fixed-point iteration (``numerics.iteration``); never
-    returns a silent NaN."""
+    returns a silent NaN. method="newton" is Newton's method with a line search
+    (``_line_search_newton``); a failed "hybr" solve is retried with "newton" and then "lm"
+    from x0 unless ``fallback`` is False."""
     x0 = np.asarray(x0, dtype=float)
     if method == "damped":
         from .iteration import damped_iteration
         return damped_iteration(problem, x0, tol=tol, maxiter=max(maxiter, 2000), kind=kind,
                                 branch=branch)
+    if method == "newton":
+        return _line_search_newton(problem, x0, tol=tol, maxiter=min(maxiter, 50), kind=kind,
+                                   branch=branch)
     state = {"err": None}
 
     def fun(th):
@@ -237,7 +242,68 @@ def newton(problem: Problem, x0, *, tol=1e-10, maxiter=200, method="hybr", kind=
     msg = (f"converged: max|residual| = {r.residual_norm:.2e}" if ok else
            f"not converged: max|residual| = {r.residual_norm:.2e} > tol = {tol:g}; "
            f"{sol.message}" + (f"; last domain error: {state['err']}" if state["err"] else ""))
+    if not ok and method == "hybr" and fallback:
+        # Powell's hybrid method can stall next to the edge of the domain (a conjugate at 0
+        # whose negative values make the site measure non-normalisable, e.g. linear phi with
+        # mean coupling and input next to g = 0) although the Jacobian is regular there:
+        # plain Newton with a line search that stays in the domain, then Levenberg-Marquardt
+        for alt in ("newton", "lm"):
+            r2 = newton(problem, x0, tol=tol, maxiter=maxiter, method=alt, kind=kind, branch=branch)
+            if r2.success:
+                return _replace(r2, message=f"{r2.message} ({alt} after hybr: {msg})")
     return _replace(r, success=ok, status=0 if ok else (r.status or 1), message=msg)
+
+
+def _line_search_newton(problem: Problem, x0, *, tol, maxiter, kind, branch) -> SaddleResult:
+    """Newton's method with a forward-difference Jacobian (backward where the forward point
+    leaves the domain) and a backtracking line search: the step is halved until the new
+    point is in the domain and max|residual| decreases."""
+    theta = np.asarray(x0, dtype=float).copy()
+    n = len(theta)
+    msg = ""
+    try:
+        f = problem.residuals(theta)
+    except DomainError as exc:
+        return finish(problem, theta, success=False, status=2, message=f"start outside the domain: {exc}",
+                      nit=0, method="newton", kind=kind, branch=branch)
+    it = 0
+    for it in range(1, maxiter + 1):
+        if np.max(np.abs(f)) < tol:
+            break
+        J = np.empty((n, n))
+        for j in range(n):
+            h = 1e-7 * max(1.0, abs(theta[j]))
+            e = np.zeros(n)
+            e[j] = h
+            try:
+                J[:, j] = (problem.residuals(theta + e) - f) / h
+            except DomainError:
+                J[:, j] = (f - problem.residuals(theta - e)) / h
+        try:
+            step = -np.linalg.solve(J, f)
+        except np.linalg.LinAlgError:
+            msg = "singular Jacobian"
+            break
+        lam, norm0 = 1.0, np.max(np.abs(f))
+        while lam > 1e-4:
+            try:
+                f_new = problem.residuals(theta + lam * step)
+                if np.max(np.abs(f_new)) < norm0:
+                    break
+            except DomainError:
+                pass
+            lam /= 2
+        else:
+            msg = "line search failed"
+            break
+        theta, f = theta + lam * step, f_new
+    r = finish(problem, theta, success=True, status=0, message="", nit=it, method="newton",
+               kind=kind, branch=branch)
+    ok = r.status != 2 and r.residual_norm < tol
+    text = (f"converged: max|residual| = {r.residual_norm:.2e}" if ok else
+            f"not converged after {it} Newton steps: max|residual| = {r.residual_norm:.2e} > "
+            f"tol = {tol:g}" + (f"; {msg}" if msg else ""))
+    return _replace(r, success=ok, status=0 if ok else (r.status or 1), message=text)
 
 
 def _replace(r: SaddleResult, **kw) -> SaddleResult:

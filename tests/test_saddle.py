@@ -126,3 +126,34 @@ def test_mean_coupling_solves_reach_the_psd_boundary_and_the_symmetric_branch():
     r0 = solve(m0, Point(g=1.0, gamma=0.2, beta=4, eta=0.05, J0=1.5))
     assert r0.success and r0.residual_norm < 1e-12
     assert r0.x["m"] == 0.0 and r0.x["Q"] == 0.0
+
+
+def finite_n_linear_input(N, g, gamma, beta, eta, J0, I0, sI, samples, seed):
+    """Linear phi with mean coupling and input: exp(-beta E) is Gaussian with mean
+    mu = (A^T A + 2 eta)^-1 A^T I and covariance (beta (A^T A + 2 eta))^-1, A = I - g J,
+    J = J0/N 11^T + random part; returns per-sample (m, Q, q) = (mean mu, |mu|^2/N,
+    Q + Tr C/N)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(samples):
+        J = couplings(N, gamma, rng=rng) + J0 / N
+        inp = I0 + sI * rng.standard_normal(N)
+        A = np.eye(N) - g * J
+        M = A.T @ A + 2 * eta * np.eye(N)
+        mu = np.linalg.solve(M, A.T @ inp)
+        Q = mu @ mu / N
+        out.append((mu.mean(), Q, Q + np.trace(np.linalg.inv(M)) / (beta * N)))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("sI", [0.0, 0.3])
+def test_linear_phi_with_mean_coupling_and_input_matches_finite_n_exact(sI):
+    """Solved from g = 0 (Newton with a line search takes over where hybr stalls next to
+    the domain edge Qh = 0) and compared with the exact Gaussian measure at N = 1500."""
+    pt = Point(g=0.5, gamma=0.3, beta=10.0, eta=0.1, J0=0.5, I0=0.2, sI=sI)
+    res = solve(make_model("linear", mean_coupling=True, quenched_input=True), pt)
+    assert res.success, res.message
+    vals = finite_n_linear_input(1500, 0.5, 0.3, 10.0, 0.1, 0.5, 0.2, sI, samples=3, seed=5)
+    mean, err = vals.mean(axis=0), vals.std(axis=0) / math.sqrt(3) + 1e-12
+    for i, name in enumerate(("m", "Q", "q")):
+        assert abs(res.x[name] - mean[i]) < 4 * err[i] + 2.0 / 1500 * abs(mean[i]), name
