@@ -10,7 +10,7 @@ zero-temperature scalings (docs/open_question.md):
 * q - Q finite (kind "chaotic"): exists for g > g_q = 1/(c1 sqrt(1 + gamma)).
 
 For gamma > 0 exactly one exists at every g off the two lines, and the finite-beta solution
-follows it (checked along beta paths to 3e6); ``solve_zero_temperature`` solves that one.
+follows it (checked along beta paths to 1e8, benchmarks/band_scaling.py); ``solve_zero_temperature`` solves that one.
 For gamma < 0 (g_q < g_chi) all three coexist between the lines; which one the physical
 state follows is not decided at T = 0 here, so the solve reports them and fails.
 """
