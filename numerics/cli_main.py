@@ -2,8 +2,9 @@
 
 1. Zero-temperature lines for gamma in {-0.3, 0, 0.3, 0.6}: the response divergence g_chi
    (collapsed replicas, 20 digits) and the onset g_q of q in the q - Q finite solution.
-2. Zero-temperature curves at gamma = 0.3: chi(g) of the collapsed solution below g_chi and
-   q(g) of the q - Q finite solution, with the paper's line g(1 + gamma) = 1 marked.
+2. Zero-temperature curves at gamma = 0.3: chi(g) of the collapsed solution below g_chi,
+   b(g) = lim beta q^2 of the band scaling between the lines (closed form) and q(g) of the
+   q - Q finite solution above g_q, with the paper's line g(1 + gamma) = 1 marked.
 3. A finite-temperature point checked against a Langevin simulation of exp(-beta E)
    (N = 400, two replicas, MALA): q, Q and the energy per site with error bars.
 
@@ -50,8 +51,12 @@ def run(out: str, quick: bool = False, progress: bool = True) -> dict:
     gs_cha = np.linspace(0.9, 1.6, 15)
     cha = [solve(model, Point(g=float(g), gamma=gamma, beta=math.inf), kind="chaotic", branch="paramagnetic")
            for g in gs_cha]
+    from .zero_temperature import band_b, lines as zt_lines
+    ln = zt_lines(model, gamma)
+    gs_band = np.linspace(ln["g_chi"], ln["g_q"], 17)[1:-1]
     summary["zero_T_gamma_0.3"] = {
         "laplace": [{"g": r.point["g"], "chi": r.chi, "success": r.success} for r in lap],
+        "band": [{"g": float(g), "b": band_b(model, float(g), gamma)} for g in gs_band],
         "chaotic": [{"g": r.point["g"], "q": r.x["q"], "success": r.success} for r in cha]}
 
     # simulation check at a finite-temperature point
@@ -82,12 +87,14 @@ def _figure(summary, path):
     z = summary["zero_T_gamma_0.3"]
     a.semilogy([p["g"] for p in z["laplace"] if p["success"]], [p["chi"] for p in z["laplace"] if p["success"]],
                "o-", label="χ, collapsed replicas (T=0)")
+    a.semilogy([p["g"] for p in z.get("band", [])], [p["b"] for p in z.get("band", [])], "^-", color="C2",
+               label="b = lim βq², band (q ≈ √(b/β))")
     a2 = a.twinx()
     a2.plot([p["g"] for p in z["chaotic"] if p["success"]], [p["q"] for p in z["chaotic"] if p["success"]],
             "s-", color="C1", label="q, q−Q finite (T=0)")
     a.axvline(1 / 1.3, color="k", ls="--", lw=1, label="g(1+γ)=1 (paper)")
     a.axvline(1 / math.sqrt(1.3), color="C3", ls=":", lw=1, label="g√(1+γ)=1")
-    a.set_xlabel("g"), a.set_ylabel("χ"), a2.set_ylabel("q")
+    a.set_xlabel("g"), a.set_ylabel("χ (collapsed), b (band)"), a2.set_ylabel("q")
     a.set_title("γ = 0.3, zero temperature")
     a.legend(loc="upper left", fontsize=7), a2.legend(loc="lower right", fontsize=7)
     lines = summary["lines"]

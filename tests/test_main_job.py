@@ -17,3 +17,6 @@ def test_edge_of_chaos_quick(tmp_path):
     assert abs(sim["q"]["mean"] - th["q"]) < 4 * sim["q"]["err"] + th["q"] / 300
     assert abs(sim["energy"]["mean"] - th["energy"]) < 4 * sim["energy"]["err"] + th["energy"] / 300
     assert set(dev) == {"q", "energy"}
+    band = [p["b"] for p in summary["zero_T_gamma_0.3"]["band"]]
+    # between the lines b = lim beta q^2 is positive and grows from 0 at g_chi to infinity at g_q
+    assert len(band) == 15 and all(b > 0 for b in band) and all(x < y for x, y in zip(band, band[1:]))
