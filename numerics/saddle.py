@@ -278,7 +278,14 @@ def _line_search_newton(problem: Problem, x0, *, tol, maxiter, kind, branch) -> 
             try:
                 J[:, j] = (problem.residuals(theta + e) - f) / h
             except DomainError:
-                J[:, j] = (f - problem.residuals(theta - e)) / h
+                try:
+                    J[:, j] = (f - problem.residuals(theta - e)) / h
+                except DomainError as exc:
+                    msg = f"both difference points of {problem.names[j]} outside the domain: {exc}"
+                    J = None
+                    break
+        if J is None:
+            break
         try:
             step = -np.linalg.solve(J, f)
         except np.linalg.LinAlgError:

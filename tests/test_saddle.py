@@ -157,3 +157,17 @@ def test_linear_phi_with_mean_coupling_and_input_matches_finite_n_exact(sI):
     mean, err = vals.mean(axis=0), vals.std(axis=0) / math.sqrt(3) + 1e-12
     for i, name in enumerate(("m", "Q", "q")):
         assert abs(res.x[name] - mean[i]) < 4 * err[i] + 2.0 / 1500 * abs(mean[i]), name
+
+
+def test_line_search_newton_reports_domain_failures_without_raising():
+    """A start where the site measure is not normalisable (linear phi, qh << 0) comes back
+    as success=False with status 2 and a message, from method='newton' and from the hybr
+    fallback chain alike."""
+    from numerics.saddle import Problem, compiled_for, newton
+    cm = compiled_for("linear", "finite", "paramagnetic")
+    prob = Problem(cm, Point(g=0.5, gamma=0.0, beta=4.0, eta=0.0))
+    bad = [0.1, -0.5, -50.0, 0.0]                     # q, r, qh, rh
+    for method in ("newton", "hybr"):
+        r = newton(prob, bad, method=method)
+        assert not r.success and r.status in (1, 2) and r.message
+        assert all(math.isfinite(v) for v in r.x.values())
