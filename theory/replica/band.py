@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..symbols import beta, eta, g, gamma
-from .landau import _require_deterministic, c1, eps, expansion_unknowns, two_orders
+from .landau import (_require_deterministic, c1, eps, expansion_unknowns, leading_family,
+                     next_order_condition, two_orders)
 from .step import Step
 
 b = sp.Symbol("b", positive=True)
@@ -99,20 +100,8 @@ def band_scaling(derived, singular=None) -> BandScaling:
     system, _ = two_orders(derived, subs, rational_series)
     lead = [c[0] if c[0] != 0 else c[1] for c in coeffs.values()]
     nxt = [c[1] if c[0] != 0 else c[2] for c in coeffs.values()]
-    eq0 = [sp.expand(r[0]) for r in system if r[0] != 0]
-    fam = sp.solve(eq0, lead, dict=True)
-    fam = [f for f in fam if all(not sp.simplify(v).has(sp.I) for v in f.values())]
-    fam = [f for f in fam if all(sp.simplify(v.subs(gamma, 0)).is_finite is not False for v in f.values())]
-    if not fam:
-        raise ValueError("no real leading-order family of the band scaling")
-    fam.sort(key=sp.count_ops)
-    lead_sol = fam[0]
-    eq1 = [sp.expand(sp.numer(sp.together(r[1].subs(lead_sol)))) for r in system]
-    M, rhs = sp.linear_eq_to_matrix(eq1, nxt)
-    left = M.applyfunc(sp.factor).T.nullspace()
-    if len(left) != 1:
-        raise ValueError(f"the next-order operator has a {len(left)}-dimensional left null space")
-    cond = sp.factor(sp.numer(sp.together((left[0].T * rhs)[0])))
+    lead_sol, eq0 = leading_family(system, lead, "leading-order family of the band scaling")
+    _, _, cond = next_order_condition(system, lead_sol, nxt)
     roots = sp.solve(cond, b)
     if len(roots) != 1:
         raise ValueError(f"the solvability condition {cond} does not fix b uniquely")

@@ -203,6 +203,33 @@ def two_orders(derived, subs: dict, series) -> tuple[list, sp.Expr]:
     return system, precision
 
 
+def leading_family(system, lead, what: str = "leading-order family"):
+    """Solve the lowest order of ``system`` (rows [order 0, order 1, ...]) for the leading
+    unknowns ``lead``: the real solution regular at gamma = 0 with the fewest operations.
+    Returns (solution dict, the order-0 equations)."""
+    eq0 = [sp.expand(r[0]) for r in system if r[0] != 0]
+    fam = sp.solve(eq0, lead, dict=True)
+    fam = [f for f in fam if all(not sp.simplify(v).has(sp.I) for v in f.values())]
+    fam = [f for f in fam if all(sp.simplify(v.subs(gamma, 0)).is_finite is not False for v in f.values())]
+    if not fam:
+        raise ValueError(f"no real {what}")
+    fam.sort(key=sp.count_ops)
+    return fam[0], eq0
+
+
+def next_order_condition(system, lead_sol: dict, nxt):
+    """The order-1 equations at the leading solution are linear in the next unknowns,
+    M nxt = rhs, with M singular; their solvability condition is ell . rhs = 0 for the left
+    null vector ell. Returns (M, rhs, numerator of ell . rhs, factored)."""
+    eq1 = [sp.expand(sp.numer(sp.together(r[1].subs(lead_sol)))) for r in system]
+    M, rhs = sp.linear_eq_to_matrix(eq1, nxt)
+    M = M.applyfunc(sp.factor)
+    left = M.T.nullspace()
+    if len(left) != 1:
+        raise ValueError(f"the order-1 operator has a {len(left)}-dimensional left null space")
+    return M, rhs, sp.factor(sp.numer(sp.together((left[0].T * rhs)[0])))
+
+
 def _require_deterministic(derived, who: str) -> None:
     """The small-q expansions need an integral inner average and zero fields (Q = 0 branch)."""
     if derived.inner != "integral":
@@ -339,22 +366,8 @@ def landau_amplitude(derived, singular=None) -> LandauAmplitude:
     lead = [orders[v][0] for v in others]
     nxt = [orders[v][1] for v in others] + [s1]
     nxt2 = [orders[v][2] for v in others] + [s2]
-    eq0 = [sp.expand(r[0]) for r in system if r[0] != 0]
-    fam = sp.solve(eq0, lead, dict=True)
-    fam = [f for f in fam if all(not sp.simplify(v).has(sp.I) for v in f.values())]
-    fam = [f for f in fam if all(sp.simplify(v.subs(gamma, 0)).is_finite is not False for v in f.values())]
-    if not fam:
-        raise ValueError("no real leading-order family")
-    fam.sort(key=sp.count_ops)
-    lead_sol = fam[0]
-    eq1 = [sp.expand(sp.numer(sp.together(r[1].subs(lead_sol)))) for r in system]
-    M, b = sp.linear_eq_to_matrix(eq1, nxt)
-    M = M.applyfunc(sp.factor)
-    left = M.T.nullspace()
-    if len(left) != 1:
-        raise ValueError(f"order-1 operator has a {len(left)}-dimensional left null space")
-    ell = left[0]
-    cond = sp.factor(sp.numer(sp.together((ell.T * b)[0])))
+    lead_sol, _ = leading_family(system, lead)
+    M, b, cond = next_order_condition(system, lead_sol, nxt)
     probe = {c1: 1, c3: sp.Rational(-1, 3), c5: sp.Rational(2, 15), gamma: sp.Rational(1, 10)}
     roots = [r_ for r_ in sp.solve(cond, s0) if r_ != 0 and complex(r_.subs(probe)).real > 0
              and abs(complex(r_.subs(probe)).imag) < 1e-12]
