@@ -188,8 +188,11 @@ def finish(problem: Problem, theta, *, success, status, message, nit, method, ki
         chi = x["chi"]
         free, energy = -Phi, -Phi    # e = f at zero temperature (per site, units of E)
     else:
+        # q - Q finite scaling: chi = beta (q - Q) diverges; the energy and free energy per
+        # site vanish at T = 0 (E >= 0, and along the finite-beta path e = 1/(2 beta) + o(1/beta),
+        # f -> 0: tests/test_saddle.py), as in the collapsed scaling (-Phi = 0 there)
         chi = math.inf
-        free = math.nan
+        free, energy = 0.0, 0.0
     if kind != "laplace":
         x.setdefault("Q", 0.0)   # Q = 0 on the paramagnetic branch, reported explicitly
     return SaddleResult(x, bool(success), int(status), message, tuple(map(float, resid)), rnorm,

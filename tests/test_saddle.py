@@ -171,3 +171,25 @@ def test_line_search_newton_reports_domain_failures_without_raising():
         r = newton(prob, bad, method=method)
         assert not r.success and r.status in (1, 2) and r.message
         assert all(math.isfinite(v) for v in r.x.values())
+
+
+@pytest.mark.parametrize("g_value, gamma_value", [(1.2, 0.0), (0.9648, 0.3)])
+def test_zero_temperature_energy_of_the_q_finite_scaling_is_the_limit_of_the_path(g_value, gamma_value):
+    """Above g_q the finite-beta solution tends to the q - Q finite one with beta e -> 1/2
+    and beta f growing like (1/2) ln beta: e, f -> 0, the values the chaotic solve reports."""
+    from numerics.continuation import continuation
+    betas = np.logspace(1, 7, 13)
+    pts = [Point(g=g_value, gamma=gamma_value, beta=float(b)) for b in betas]
+    r0 = solve("tanh", pts[0], branch="paramagnetic")
+    path = list(continuation("tanh", pts, branch="paramagnetic",
+                             x0=[r0.x[k] for k in ("q", "r", "qh", "rh")]))
+    assert all(r.success for r in path)
+    be = [r.point["beta"] * r.energy for r in path]
+    assert abs(be[-1] - 0.5) < 1e-6 and abs(be[-1] - 0.5) <= abs(be[0] - 0.5)
+    bf = [r.point["beta"] * r.free_energy for r in path]
+    slope = (bf[-1] - bf[-3]) / (math.log(betas[-1]) - math.log(betas[-3]))
+    assert abs(slope - 0.5) < 1e-3 and abs(path[-1].free_energy) < 1e-6
+    cha = solve("tanh", Point(g=g_value, gamma=gamma_value, beta=math.inf), kind="chaotic",
+                branch="paramagnetic")
+    assert cha.success and cha.energy == 0.0 and cha.free_energy == 0.0
+    assert abs(cha.x["q"] - path[-1].x["q"]) < 1e-5
