@@ -51,6 +51,12 @@ def cmd_transition(args) -> int:
                     out["amplitude_landau"] = mpmath.nstr(amp_l, digits)
                 out["amplitude_formula"] = str(amp_formula)
                 out["amplitude_landau_minus_numerical"] = float(amp_l - amp)
+            if model.taylor(3)[3] != 0 and not model.mean_coupling and not model.quenched_input:
+                from .zero_temperature import _band
+                out["band_b_formula"] = str(_band(model).b)
+                out["band"] = ("between g_chi and g_q the finite-beta solution has q ~ sqrt(b/beta), "
+                               "chi ~ sqrt(b beta); b = lim beta q^2 (theory.replica.band), with "
+                               "phi = c1 x + c3 x^3 + ...")
         else:
             out["g_q"] = repr(float(gq))
         out["note"] = ("g_q: onset of q in the q - Q finite (chaotic) zero-temperature solution: "

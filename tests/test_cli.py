@@ -40,3 +40,26 @@ def test_bad_input_exits_2(capsys):
     assert main(["derive", "--phi", "foo(x)"]) == 2
     assert main(["solve", "--g", "-1"]) == 2
     assert main(["derive", "--phi", "tanh", "--U=-x**4"]) == 2
+
+
+def test_transition_command_lines_amplitude_and_band(capsys):
+    """qpot transition --gamma 0.3 --json: g_chi (1 + gamma) = 1 and g_q sqrt(1 + gamma) = 1
+    at the requested digits, the Landau amplitude against the numerical one, and the band's
+    closed form b, which matches numerics.zero_temperature.band_b."""
+    import json as _json
+
+    import sympy as sp
+
+    from numerics.zero_temperature import band_b
+    assert main(["transition", "--gamma", "0.3", "--digits", "20", "--json"]) == 0
+    out = _json.loads(capsys.readouterr().out)
+    import mpmath
+    with mpmath.workdps(25):
+        assert abs(mpmath.mpf(out["g_chi"]) * mpmath.mpf("1.3") - 1) < mpmath.mpf(10) ** -18
+        assert abs(mpmath.mpf(out["g_q"]) * mpmath.sqrt(mpmath.mpf("1.3")) - 1) < mpmath.mpf(10) ** -18
+    assert abs(out["amplitude_landau_minus_numerical"]) < 1e-6
+    from theory.replica.landau import c1, c3
+    from theory.symbols import g, gamma
+    expr = sp.sympify(out["band_b_formula"], locals={"c1": c1, "c3": c3, "g": g, "gamma": gamma})
+    b = expr.subs({c1: 1, c3: sp.Rational(-1, 3), g: sp.Rational(41, 50), gamma: sp.Rational(3, 10)})
+    assert abs(float(b) - band_b("tanh", 0.82, 0.3)) < 1e-12
