@@ -4,6 +4,7 @@ g sqrt(1 + gamma) = 1.
 
     python benchmarks/lyapunov_scan.py run [--Ns 500 1000 2000] [--seeds 4 4 3] [--gammas 0.5]
     python benchmarks/lyapunov_scan.py checks        # dt and t_transient comparisons
+    python benchmarks/lyapunov_scan.py inits [--N 1000] [--seeds 4] [--inits 1 2]   # other initial states
     python benchmarks/lyapunov_scan.py report        # -> results/lyapunov_scan.{json,md}, docs/lyapunov.png
 
 ``run`` is resumable: every (gamma, N, seed) unit is written to
@@ -83,6 +84,55 @@ def cmd_checks(a):
          progress=False, **{**p, "dt": 0.05})
     unit(db, "checks", "transient1500/0.5/1000/0", N=1000, gs=gs, gamma=0.5, seeds=(0,),
          progress=False, **{**p, "t_transient": 1500.0})
+
+
+def cmd_inits(a):
+    """The runs' networks (gamma in GRIDS, size N, seeds 0..seeds-1) from other initial states
+    x0, v0 (init_seed k): does the sign of lambda_max depend on where the dynamics starts?"""
+    db = load()
+    db.setdefault("inits", {})
+    for s in range(a.seeds):
+        for gamma, gs in GRIDS.items():
+            for k in a.inits:
+                unit(db, "inits", f"init{k}/{gamma}/{a.N}/{s}", N=a.N, gs=gs, gamma=gamma,
+                     seeds=(s,), progress=False, init_seed=k, **PARAMS)
+
+
+def inits_report(db) -> tuple[list, dict]:
+    """Markdown and a summary of the initial-state comparison: per network and g, the class
+    (C, F, L, -) from each initial state; 'agree' where all initial states give one class."""
+    md, out = [], {}
+    groups = {}
+    for key in db.get("inits", {}):
+        _, gamma, N, seed = key.split("/")
+        groups.setdefault((gamma, N, seed), []).append(key)
+    if not groups:
+        return md, out
+    md += ["## Initial states", "",
+           "The same networks from other initial states (x0, v0 drawn with init_seed k; "
+           "k = 0 is the run above). Classes per g as in the tables above; a column whose "
+           "letters differ is a network whose long-time behaviour depends on the start.", "",
+           "| gamma | N | seed | init | " + " | ".join("g" + str(i) for i in range(10)) + " |",
+           "|---|---|---|---|" + "---|" * 10]
+    n_cells = n_agree = 0
+    for (gamma, N, seed), keys in sorted(groups.items()):
+        base = LyapunovScan.from_dict(db["runs"][f"{gamma}/{N}/{seed}"])
+        scans = [(0, base)] + [(int(k.split("/")[0][4:]), LyapunovScan.from_dict(db["inits"][k]))
+                               for k in sorted(keys)]
+        cls = [(k, classify(sc)[0], sc) for k, sc in scans]
+        for k, c, sc in cls:
+            md.append(f"| {gamma} | {N} | {seed} | {k} | " + " | ".join(
+                f"{ch} {lam:+.4f}" for ch, lam in zip(c, sc.lam[0])) + " |")
+        for i in range(base.gs.size):
+            n_cells += 1
+            n_agree += len({c[i] for _, c, _ in cls}) == 1
+        out[f"{gamma}/{N}/{seed}"] = {"gs": base.gs.tolist(),
+                                      "classes": {str(k): c for k, c, _ in cls},
+                                      "lam": {str(k): sc.lam[0].tolist() for k, _, sc in cls}}
+    md += ["", f"All initial states in the same class at {n_agree} of {n_cells} (network, g) "
+               "cells; the grid g0..g9 is GRIDS[gamma] of the tables above.", ""]
+    out["agree"], out["cells"] = n_agree, n_cells
+    return md, out
 
 
 def merged(db, gamma, N):
@@ -213,8 +263,11 @@ def cmd_report(a):
                "| λ check | " + " | ".join(f"{x:+.4f}" for x in c.lam[0]) + " |",
                "| λ run | " + " | ".join(f"{x:+.4f}" for x in base.lam[0]) + " |",
                "| combined err | " + " | ".join(f"{x:.4f}" for x in err) + " |", ""]
+    imd, isum = inits_report(db)
+    md += imd
     fig.tight_layout()
     fig.savefig(FIG, dpi=130)
+    db["inits_summary"] = isum
     db["analysis"] = analysis
     db["checks_summary"] = checks
     save(db)
@@ -230,11 +283,15 @@ def main():
     r.add_argument("--seeds", type=int, nargs="+", default=[4, 4, 3])
     r.add_argument("--gammas", type=float, nargs="+", default=None)
     sub.add_parser("checks")
+    i = sub.add_parser("inits")
+    i.add_argument("--N", type=int, default=1000)
+    i.add_argument("--seeds", type=int, default=4)
+    i.add_argument("--inits", type=int, nargs="+", default=[1, 2])
     sub.add_parser("report")
     a = ap.parse_args()
     if a.cmd == "run" and len(a.Ns) != len(a.seeds):
         ap.error("--Ns and --seeds must have the same length")
-    {"run": cmd_run, "checks": cmd_checks, "report": cmd_report}[a.cmd](a)
+    {"run": cmd_run, "checks": cmd_checks, "inits": cmd_inits, "report": cmd_report}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -215,11 +215,12 @@ class LyapunovScan:
 
 def lyapunov_scan(N, gs, gamma, seeds=(0, 1, 2), t_transient=200.0, t_total=500.0, dt=0.1,
                   renorm=1.0, phi="tanh", spectrum=False, progress=True,
-                  t_align=0.0) -> LyapunovScan:
+                  t_align=0.0, init_seed: int = 0) -> LyapunovScan:
     """lambda_max(g) for ``gs`` at size N and symmetry gamma over J samples ``seeds``.
 
     Sample s draws J from ``numerics.couplings.couplings(N, gamma,
-    rng=default_rng(s))`` and x0, v0 from ``default_rng(10_000 + s)``.
+    rng=default_rng(s))`` and x0, v0 from ``default_rng(10_000 + s + 100_000 init_seed)``
+    (other ``init_seed``: other initial states on the same networks).
     ``spectrum=True`` also computes mu_s = max Re eig(J_s) (O(N^3)).
     """
     from tqdm.auto import tqdm
@@ -234,7 +235,8 @@ def lyapunov_scan(N, gs, gamma, seeds=(0, 1, 2), t_transient=200.0, t_total=500.
     for k, s in enumerate(tqdm(seeds, disable=not progress, desc=f"N={N} gamma={gamma}")):
         J = couplings(N, gamma, rng=np.random.default_rng(s))
         rows.append(lyapunov_batch(J, gs, t_transient=t_transient, t_total=t_total, dt=dt,
-                                   renorm=renorm, phi=phi, rng=np.random.default_rng(10_000 + s),
+                                   renorm=renorm, phi=phi,
+                                   rng=np.random.default_rng(10_000 + s + 100_000 * int(init_seed)),
                                    progress=progress, t_align=t_align))
         if spectrum:
             mu[k] = float(np.max(np.linalg.eigvals(J).real))
@@ -244,7 +246,7 @@ def lyapunov_scan(N, gs, gamma, seeds=(0, 1, 2), t_transient=200.0, t_total=500.
                         np.array([[e.err for e in r.lam] for r in rows]),
                         st("first"), st("second"), st("q_end"), st("speed_end"), mu,
                         {"t_transient": t_transient, "t_total": t_total, "dt": dt,
-                         "renorm": renorm, "t_align": t_align,
+                         "renorm": renorm, "t_align": t_align, "init_seed": int(init_seed),
                          "phi": phi if isinstance(phi, str) else "custom"})
 
 
