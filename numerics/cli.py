@@ -131,6 +131,19 @@ def _print_branches(model, point, args) -> int:
     from .branches import branches
     if args.digits:
         raise ModelError("--branches works in double precision (drop --digits)")
+    if not math.isfinite(point.beta):
+        from .zero_temperature import branches_zero_temperature
+        rep = branches_zero_temperature(model, point)
+        if args.json:
+            print(json.dumps(rep.as_dict(), indent=2))
+        else:
+            print(rep.note)
+            for b in rep.branches:
+                x = ", ".join(f"{k} = {v:.10g}" for k, v in b.solution.x.items())
+                print(f"  {b.scaling:8s} {'ok' if b.solution.success else 'FAILED'}  {x}  chi = {b.solution.chi}"
+                      + (f"  replicon -> {b.replicon:.4g} (d ln/d ln beta = {b.replicon_exponent:.3f})"
+                         if b.replicon is not None else ""))
+        return 0 if any(b.solution.success for b in rep.branches) else 1
     rep = branches(model, point)
     if args.json:
         print(json.dumps(rep.as_dict(), indent=2))
@@ -173,7 +186,8 @@ def main(argv=None) -> int:
     p.add_argument("--method", default="hybr", choices=["hybr", "lm", "newton", "damped"],
                    help="Newton/hybrid (scipy root 'hybr' or 'lm') or damped fixed-point iteration")
     p.add_argument("--branches", action="store_true",
-                   help="every RS branch (Q = 0, Q > 0) with free energy and replicon (finite beta)")
+                   help="every RS branch (Q = 0, Q > 0) with free energy and replicon; at beta = inf "
+                        "every zero-temperature scaling with the replicon limit along the beta path")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_solve)
 

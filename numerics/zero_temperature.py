@@ -16,6 +16,7 @@ state follows is not decided at T = 0 here, so the solve reports them and fails.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
@@ -144,5 +145,114 @@ def solve_zero_temperature(model: Model | str, point: Point, **solve_kw) -> Sadd
     else:
         branch = "paramagnetic" if kind == "chaotic" else solve_kw.pop("branch", "full")
         res = solve(model, point, kind=kind, branch=branch, **solve_kw)
-    import dataclasses
     return dataclasses.replace(res, extra={**res.extra, **extra, "scaling": kind})
+
+
+@dataclasses.dataclass(frozen=True)
+class ZeroTemperatureBranch:
+    """One zero-temperature scaling with a solution at the point, and the replicon of the
+    finite-beta Q = 0 solution that follows it (None where the beta path goes elsewhere)."""
+
+    scaling: str                    # "laplace" (collapsed), "band", "chaotic" (q - Q finite)
+    solution: SaddleResult
+    replicon: float | None          # at the largest beta of the path
+    replicon_exponent: float | None  # d ln(replicon)/d ln beta over the last decade
+    followed_by_path: bool
+
+    @property
+    def stable(self) -> bool | None:
+        """True: stable limit; False: unstable; None: not measured or marginal (-> 0)."""
+        if self.replicon is None or self.replicon_exponent is None:
+            return None
+        if self.replicon < 0:
+            return False
+        return None if self.replicon_exponent < -0.25 else True
+
+
+@dataclasses.dataclass(frozen=True)
+class ZeroTemperatureReport:
+    point: Point
+    branches: tuple
+    path_scaling: str | None        # the scaling the finite-beta path from beta = 10 follows
+    note: str
+
+    def as_dict(self) -> dict:
+        return {"point": {k: float(v) for k, v in vars(self.point).items()},
+                "path_scaling": self.path_scaling, "note": self.note,
+                "branches": [{"scaling": b.scaling, "success": b.solution.success,
+                              "x": {k: float(v) for k, v in b.solution.x.items()},
+                              "chi": str(b.solution.chi) if not math.isfinite(b.solution.chi) else b.solution.chi,
+                              "replicon": b.replicon, "replicon_exponent": b.replicon_exponent,
+                              "followed_by_path": b.followed_by_path, "stable": b.stable}
+                             for b in self.branches]}
+
+
+def branches_zero_temperature(model: Model | str, point: Point, beta_max: float = 1e6,
+                              **solve_kw) -> ZeroTemperatureReport:
+    """Every zero-temperature scaling with a solution at ``point`` (beta = inf), each solved,
+    and the replicon at T = 0 measured as the beta -> inf limit along the finite-beta Q = 0
+    path (beta = 10 ... ``beta_max``, 4 points per decade): the path's slope
+    d ln q / d ln beta over the last decade says which scaling it follows (-1 collapsed,
+    -1/2 band, 0 q finite); that scaling gets the replicon at beta_max and its exponent.
+    A replicon that vanishes like a power of beta (exponent < -1/4) is marginal.
+    """
+    import numpy as np
+
+    from .continuation import continuation, solve
+    from .replicon import replicon
+    model = make_model(model) if isinstance(model, str) else model
+    if math.isfinite(point.beta):
+        raise ModelError("branches_zero_temperature needs beta = inf")
+    found = scalings(model, point)
+    betas = np.logspace(1, math.log10(beta_max), 4 * round(math.log10(beta_max) - 1) + 1)
+    pts = [dataclasses.replace(point, beta=float(b)) for b in betas]
+    start = solve(model, pts[0], branch="paramagnetic")
+    path, reps = [], []
+    if start.success:
+        x0 = [start.x[k] for k in ("q", "r", "qh", "rh")]
+        for r in continuation(model, pts, kind="finite", branch="paramagnetic", x0=x0):
+            if not r.success:
+                break
+            path.append(r)
+    followed, rep_last, rep_exp = None, None, None
+    if len(path) == len(pts):
+        q = np.array([r.x["q"] for r in path])
+        slope = math.log(q[-1] / q[-5]) / math.log(betas[-1] / betas[-5])
+        followed = "laplace" if slope < -0.75 else ("band" if slope < -0.25 else "chaotic")
+        for r in (path[-5], path[-1]):
+            rr = replicon(model, dataclasses.replace(point, beta=r.point["beta"]), r)
+            reps.append(rr.replicon if rr.success else None)
+        if all(v is not None for v in reps):
+            rep_last = float(reps[-1])
+            if reps[0] > 0 and reps[-1] > 0:
+                rep_exp = math.log(reps[-1] / reps[0]) / math.log(betas[-1] / betas[-5])
+            else:
+                rep_exp = 0.0
+    out = []
+    for kind in found:
+        if kind == "band":
+            sol = band_solution(model, point)
+        else:
+            sol = solve(model, point, kind=kind, branch="paramagnetic" if kind == "chaotic" else "full",
+                        **solve_kw)
+        mine = kind == followed
+        if mine and kind == "chaotic" and not sol.success:
+            # start from the end of the path (same q, r, qh, rh at beta -> inf)
+            last = path[-1].x
+            retry = solve(model, point, kind="chaotic", branch="paramagnetic",
+                          x0=[last[k] for k in ("q", "r", "qh", "rh")], **solve_kw)
+            if retry.success:
+                sol = dataclasses.replace(retry, message=retry.message + " (started from the beta path)")
+        out.append(ZeroTemperatureBranch(kind, sol, rep_last if mine else None,
+                                         rep_exp if mine else None, mine))
+    if followed is None:
+        note = f"the finite-beta path did not reach beta = {beta_max:g}: no replicon measured"
+    elif followed not in found:
+        note = f"the finite-beta path follows {followed}, which has no T = 0 solution here"
+    else:
+        b = next(b for b in out if b.followed_by_path)
+        state = {True: "replicon-stable", False: "replicon-UNSTABLE (replica symmetry broken)",
+                 None: "marginal (replicon -> 0 as a power of beta)"}[b.stable]
+        note = (f"{len(found)} zero-temperature scaling(s): {', '.join(found)}; the finite-beta path "
+                f"follows {followed}, {state} (replicon {rep_last:.4g} at beta = {beta_max:g})")
+    return ZeroTemperatureReport(point, tuple(out), followed, note)

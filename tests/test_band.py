@@ -110,3 +110,24 @@ def test_bad_input_is_refused():
         lines("tanh", -1.0)
     out = solve_zero_temperature("tanh", Point(g=0.7, gamma=0.3, beta=math.inf))
     assert out.success and out.extra["scaling"] == "laplace"
+
+
+def test_zero_temperature_branches_with_replicon_limits():
+    """beta = inf branches: each scaling with a solution, and the replicon limit along the
+    beta path on the one it follows: collapsed stable, band marginal (replicon ~ beta^-1/2),
+    gamma = -0.3 between the lines three scalings with the path on q finite, unstable."""
+    from numerics.zero_temperature import branches_zero_temperature
+    inf = math.inf
+    rep = branches_zero_temperature("tanh", Point(g=0.7, gamma=0.3, beta=inf))
+    (b,) = rep.branches
+    assert b.scaling == "laplace" and b.followed_by_path and b.stable is True and b.replicon > 0.2
+    rep = branches_zero_temperature("tanh", Point(g=0.82, gamma=0.3, beta=inf))
+    (b,) = rep.branches
+    assert b.scaling == "band" and b.stable is None and abs(b.replicon_exponent + 0.5) < 0.05
+    rep = branches_zero_temperature("tanh", Point(g=1.3, gamma=-0.3, beta=inf))
+    assert [b.scaling for b in rep.branches] == ["laplace", "band", "chaotic"]
+    assert rep.path_scaling == "chaotic" and all(b.solution.success for b in rep.branches)
+    cha = rep.branches[2]
+    assert cha.stable is False and cha.replicon < -0.1
+    assert [b.followed_by_path for b in rep.branches] == [False, False, True]
+    assert "UNSTABLE" in rep.note
