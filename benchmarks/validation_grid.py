@@ -1,0 +1,381 @@
+"""Finite-beta replica-symmetric solution against Langevin/MALA sampling on a 16-point grid.
+
+Grid: beta in {2, 10}, g in {0.8, 1.2}, gamma in {0, 0.5}, eta in {0, 0.1}, phi = tanh, no
+input. Every point goes through ``numerics.validate.validate`` (the harness of
+tests/test_validate.py): MALA with 2 replicas on 3 independent J samples (seeds 0, 1, 2)
+at N = 250, 500, 1000, the seeds combined per N, and q, Q, energy, chi extrapolated to
+N -> infinity by the weighted fit y = a + b/N; the theory side is ``replica_theory('tanh')``
+(the finite-beta RS saddle point of ``numerics.continuation.solve``). Run lengths were sized
+from the integrated autocorrelation times: tau(q) at N = 1000 is at most about 550 steps
+at beta = 2 and at beta = 10 with eta = 0.1, and reaches 2000 - 3500 steps at beta = 10,
+eta = 0, g = 1.2 (a first run with 40000 + 8000 steps there gave burn-in / tau = 2.3), so
+the four beta = 10, eta = 0 points get the longer runs of SETTINGS (burn-in >= 4.5 tau of
+that run). dt is the initial MALA step; it is adapted towards acceptance 0.574
+during the burn-in only.
+
+``validate`` returns no acceptance, step or per-run autocorrelation time, so the sampler
+that it builds is wrapped here (``numerics.validate.LangevinSampler`` is replaced, for the
+duration of the run, by a subclass that records every run's acceptance, adapted dt,
+tau of q, Q and energy, and the drift between the two halves of the recorded q and energy
+traces in error bars); nothing else of the harness is changed.
+
+Writes docs/validation_grid.{json,csv,png,md} (the CSV is the harness's table, every N and
+the N = inf rows). The markdown is regenerated from the JSON; text below its
+"<!-- notes -->" marker is kept across runs.
+
+    python benchmarks/validation_grid.py            # full grid, about 31 min on one core
+    python benchmarks/validation_grid.py --quick    # 2 points, N = 250, 500, short runs
+    python benchmarks/validation_grid.py --report   # rewrite md and png from the JSON
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import numerics.validate as V  # noqa: E402
+from numerics.langevin import LangevinSampler  # noqa: E402
+from numerics.stats import estimate  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DOCS = os.path.join(os.path.dirname(HERE), "docs")
+NAME = "validation_grid"
+NOTES = "<!-- notes -->"
+
+GRID = [dict(g=g, gamma=gamma, beta=beta, eta=eta)
+        for beta, g, gamma, eta in itertools.product((2.0, 10.0), (0.8, 1.2), (0.0, 0.5), (0.0, 0.1))]
+NS = (250, 500, 1000)
+SEEDS = (0, 1, 2)
+REPLICAS = 2
+THIN = 10
+NSIGMA = 3.0
+# run lengths (MALA steps) per class of point, sized from tau(q) at N = 1000 (docstring)
+SETTINGS = {
+    "fast": dict(steps=15000, burn=3000, dt=0.05),     # beta = 2, and beta = 10 with eta = 0.1
+    "slow": dict(steps=60000, burn=16000, dt=0.05),    # beta = 10 with eta = 0
+}
+QUICK = dict(points=[GRID[0], GRID[3]], Ns=(250, 500), seeds=(0, 1, 2),
+             settings={"fast": dict(steps=3000, burn=1000, dt=0.05),
+                       "slow": dict(steps=3000, burn=1000, dt=0.05)})
+
+
+def point_class(p):
+    return "slow" if (p["beta"] >= 10 and p["eta"] == 0) else "fast"
+
+
+def key(p):
+    return (p["g"], p["gamma"], p["beta"], p["eta"])
+
+
+# ------------------------------------------------------------------ recording the sampler
+
+class _Recorder:
+    """Collects per-run diagnostics from the sampler that ``validate`` builds."""
+
+    def __init__(self):
+        self.runs = []
+        self.context = {}
+
+    def sampler_class(self):
+        rec = self
+
+        class RecordingSampler(LangevinSampler):
+            def run(self, steps, burn=None, thin=10, progress=True, keep_series=False):
+                t0 = time.perf_counter()
+                r = super().run(steps, burn=burn, thin=thin, progress=progress, keep_series=True)
+                d = dict(rec.context, N=int(self.N), acceptance=float(r.acceptance), dt=float(r.dt),
+                         steps=int(steps), burn=int(steps // 4 if burn is None else burn),
+                         tau_q=float(r.q.tau), tau_Q=float(r.Q.tau), tau_energy=float(r.energy.tau),
+                         q=float(r.q.mean), q_err=float(r.q.err),
+                         energy=float(r.energy.mean), energy_err=float(r.energy.err),
+                         wall_s=time.perf_counter() - t0)
+                for o, s in (("q", r.series["q"]), ("energy", r.series["e"])):
+                    h = s.size // 2
+                    a, b = estimate(s[:h]), estimate(s[h:])
+                    d[f"{o}_half_drift_sigma"] = float((b.mean - a.mean) / max(math.hypot(a.err, b.err), 1e-300))
+                rec.runs.append(d)
+                return r
+
+        return RecordingSampler
+
+
+@contextlib.contextmanager
+def recording(rec):
+    orig = V.LangevinSampler
+    V.LangevinSampler = rec.sampler_class()
+    try:
+        yield rec
+    finally:
+        V.LangevinSampler = orig
+
+
+# ------------------------------------------------------------------ run
+
+def summarise(p, rows, runs, Ns):
+    """One summary dict per point from the harness's rows and the recorded runs."""
+    ext = {r["observable"]: r for r in rows if r["N"] == "inf" and key(r) == key(p)}
+    fin = [r for r in rows if r["N"] != "inf" and key(r) == key(p)]
+    prs = [r for r in runs if key(r) == key(p)]
+    big = [r for r in prs if r["N"] == max(Ns)]
+    out = dict(p, cls=point_class(p), steps=prs[0]["steps"] if prs else None,
+               burn=prs[0]["burn"] if prs else None)
+    for o in ("q", "Q", "energy", "chi"):
+        e = ext[o]
+        out[o] = dict(theory=e["theory"], mean=e["mean"], err=e["err"], z=e["z"],
+                      chi2_dof=e["chi2_dof"],
+                      per_N={str(r["N"]): dict(mean=r["mean"], err=r["err"], tau=r["tau"])
+                             for r in fin if r["observable"] == o})
+        if e["theory"] is not None and o != "chi":
+            out[o]["agree"] = bool(e["z"] is not None and abs(e["z"]) <= NSIGMA)
+    out["acceptance"] = float(np.mean([r["acceptance"] for r in prs]))
+    out["acceptance_range"] = [float(min(r["acceptance"] for r in prs)), float(max(r["acceptance"] for r in prs))]
+    out["dt_largest_N"] = float(np.mean([r["dt"] for r in big]))
+    out["tau_q_largest_N"] = float(max(r["tau_q"] for r in big))
+    out["tau_Q_largest_N"] = float(max(r["tau_Q"] for r in big))
+    out["tau_energy_largest_N"] = float(max(r["tau_energy"] for r in big))
+    tmax = max(out["tau_q_largest_N"], out["tau_energy_largest_N"])
+    out["steps_over_tau"] = out["steps"] / tmax if out["steps"] else None
+    out["burn_over_tau"] = out["burn"] / tmax if out["burn"] else None
+    out["max_abs_half_drift_sigma"] = {o: float(max(abs(r[f"{o}_half_drift_sigma"]) for r in prs))
+                                       for o in ("q", "energy")}
+    return out
+
+
+def run(points, Ns, seeds, settings, out_dir, command):
+    theory = V.replica_theory("tanh")
+    rec = _Recorder()
+    rows, summary = [], []
+    t0 = time.perf_counter()
+    res = None
+    for i, p in enumerate(points):
+        s = settings[point_class(p)]
+        rec.context = dict(p)
+        t = time.perf_counter()
+        with recording(rec):
+            tab = V.validate([p], Ns=Ns, theory=theory, phi="tanh", seeds=seeds, steps=s["steps"],
+                             burn=s["burn"], replicas=REPLICAS, thin=THIN, dt=s["dt"])
+        rows += tab.rows
+        mine = [r for r in rec.runs if key(r) == key(p)]      # validate loops N, then seeds
+        for j, r in enumerate(mine):
+            r["seed"] = seeds[j % len(seeds)]
+        summary.append(summarise(p, rows, rec.runs, Ns))
+        sm = summary[-1]
+        print(f"[{i + 1}/{len(points)}] g={p['g']} gamma={p['gamma']} beta={p['beta']} eta={p['eta']}: "
+              f"q {sm['q']['mean']:.5f}±{sm['q']['err']:.5f} vs {sm['q']['theory']:.5f} (z={sm['q']['z']:+.2f}), "
+              f"E {sm['energy']['mean']:.5f}±{sm['energy']['err']:.5f} vs {sm['energy']['theory']:.5f} "
+              f"(z={sm['energy']['z']:+.2f}), acc {sm['acceptance']:.3f}, tau_q(N={max(Ns)}) "
+              f"{sm['tau_q_largest_N']:.0f}  ({time.perf_counter() - t:.0f} s)", flush=True)
+        res = dict(meta=dict(command=command, Ns=list(Ns), seeds=list(seeds), replicas=REPLICAS,
+                             thin=THIN, settings=settings, nsigma=NSIGMA, method="mala",
+                             target_acceptance=0.574, phi="tanh",
+                             seconds=time.perf_counter() - t0, complete=i + 1 == len(points),
+                             machine=platform.node(), cpus=os.cpu_count(),
+                             threads={k: os.environ.get(k) for k in
+                                      ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}),
+                   points=summary, runs=rec.runs, rows=rows)
+        save(res, out_dir)          # after every point, so an interrupted run keeps what it did
+    V.ValidationTable(rows).write_csv(os.path.join(out_dir, f"{NAME}.csv"))
+    return res
+
+
+def _clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, np.generic):
+        return _clean(v.item())
+    return v
+
+
+def save(res, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, f"{NAME}.json"), "w") as fh:
+        json.dump(_clean(res), fh, indent=1)
+
+
+# ------------------------------------------------------------------ figure
+
+def label(p):
+    return f"β={p['beta']:g} g={p['g']:g} γ={p['gamma']:g} η={p['eta']:g}"
+
+
+def figure(res, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = res["points"]
+    n = len(pts)
+    x = np.arange(n)
+    fig, axes = plt.subplots(2, 2, figsize=(14, 8), sharex=True,
+                             gridspec_kw=dict(height_ratios=(1.6, 1)))
+    Ns = [str(N) for N in res["meta"]["Ns"]]
+    for col, o in enumerate(("q", "energy")):
+        a = axes[0][col]
+        th = np.array([p[o]["theory"] for p in pts], float)
+        m = np.array([p[o]["mean"] for p in pts], float)
+        e = np.array([p[o]["err"] for p in pts], float)
+        ok = np.array([p[o]["agree"] for p in pts])
+        width = 0.5
+        offs = np.linspace(-width / 2, width / 2, len(Ns) + 1)
+        for k, N in enumerate(Ns):
+            mN = np.array([p[o]["per_N"][N]["mean"] for p in pts], float)
+            eN = np.array([p[o]["per_N"][N]["err"] for p in pts], float)
+            a.errorbar(x + offs[k], 100 * (mN - th) / th, yerr=100 * eN / th, fmt="o", ms=3,
+                       color=f"C{k + 1}", alpha=0.7, lw=0.8, label=f"N = {N}")
+        xe = x + offs[-1]
+        a.errorbar(xe[ok], 100 * (m[ok] - th[ok]) / th[ok], yerr=100 * e[ok] / th[ok], fmt="s",
+                   color="C0", ms=5, label=f"N → ∞ (1/N fit), within {NSIGMA:g} err")
+        if (~ok).any():
+            a.errorbar(xe[~ok], 100 * (m[~ok] - th[~ok]) / th[~ok], yerr=100 * e[~ok] / th[~ok],
+                       fmt="s", color="C3", ms=6, label=f"N → ∞ (1/N fit), off by > {NSIGMA:g} err")
+        a.axhline(0, color="k", lw=1, label="RS theory (finite β)")
+        for k in range(n - 1):
+            a.axvline(k + 0.5, color="0.85", lw=0.5)
+        a.set_ylabel(f"(sim − theory) / theory  [%]")
+        a.set_title(f"{o if o == 'q' else 'energy E/N'}: simulation against RS theory "
+                    "(tanh, MALA, 3 J samples per N)", fontsize=10)
+        a.legend(fontsize=7, ncol=2)
+        a.grid(alpha=0.3, axis="y")
+        b = axes[1][col]
+        z = np.array([p[o]["z"] for p in pts], float)
+        b.axhspan(-NSIGMA, NSIGMA, color="0.9")
+        b.axhline(0, color="k", lw=0.8)
+        b.bar(x, z, color=["C0" if k else "C3" for k in ok], width=0.6)
+        b.set_ylabel("(sim − theory) / err, N → ∞")
+        b.grid(alpha=0.3)
+        b.set_xticks(x)
+        b.set_xticklabels([label(p) for p in pts], rotation=70, fontsize=7, ha="right")
+        for k, p in enumerate(pts):
+            c2 = p[o]["chi2_dof"]
+            if c2 is not None:
+                b.annotate(f"{c2:.1f}", (k, 0), xytext=(0, -12 if z[k] >= 0 else 4),
+                           textcoords="offset points", ha="center", fontsize=6, color="0.3")
+        b.set_title("deviation in error bars (grey band: ±3; numbers: χ²/dof of the 1/N fit)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------ markdown
+
+def _f(v, spec):
+    return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+
+
+def markdown(res, old_notes=""):
+    m = res["meta"]
+    pts = res["points"]
+    L = [f"# Finite-β RS theory against Langevin/MALA: {len(pts)}-point grid", "",
+         "Generated by `benchmarks/validation_grid.py` from `docs/validation_grid.json` "
+         "(figure `docs/validation_grid.png`, per-N table `docs/validation_grid.csv`).", "",
+         "## Command and settings", "",
+         f"    {m['command']}", "",
+         f"* wall time {m['seconds'] / 60:.1f} min on `{m['machine']}` ({m['cpus']} CPU visible, "
+         f"threads {m['threads']}); run complete: {m['complete']}",
+         f"* phi = tanh, no input; N = {', '.join(map(str, m['Ns']))}; J samples (seeds) "
+         f"{', '.join(map(str, m['seeds']))} per N; {m['replicas']} replicas per J; recorded every "
+         f"{m['thin']} steps",
+         "* MALA, step adapted towards acceptance 0.574 during the burn-in only, then frozen"]
+    for c, s in m["settings"].items():
+        which = ("β = 10 with η = 0" if c == "slow" else "β = 2, and β = 10 with η = 0.1")
+        L.append(f"* {which}: {s['steps']} recorded steps after {s['burn']} burn-in steps, initial dt {s['dt']}")
+    L += ["* per N: mean over the J samples, error = max(sampling errors combined, standard error of "
+          "the 3 sample means); N → ∞: weighted fit y = a + b/N (error inflated by sqrt(χ²/dof) when "
+          "χ²/dof > 1; one degree of freedom)",
+          "* theory: `replica_theory('tanh')` (finite-β RS saddle point); z = (sim − theory)/err at N → ∞",
+          "* acceptance: mean over all runs of the point (all N and seeds); dt and τ at the largest N "
+          "(τ: the largest over the seeds, integrated autocorrelation time in MALA steps)", "",
+          "## Results", "",
+          "| g | γ | β | η | q theory | q sim (N→∞) | z_q | χ²/dof q | E theory | E sim (N→∞) | z_E | "
+          "χ²/dof E | acc. | dt | τ_q | τ_E | steps/τ |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p in pts:
+        q, e = p["q"], p["energy"]
+        L.append(f"| {p['g']:g} | {p['gamma']:g} | {p['beta']:g} | {p['eta']:g} | {q['theory']:.5f} | "
+                 f"{q['mean']:.5f} ± {q['err']:.5f} | {q['z']:+.2f} | {_f(q['chi2_dof'], '.2f')} | "
+                 f"{e['theory']:.5f} | {e['mean']:.5f} ± {e['err']:.5f} | {e['z']:+.2f} | "
+                 f"{_f(e['chi2_dof'], '.2f')} | {p['acceptance']:.3f} | {p['dt_largest_N']:.4f} | "
+                 f"{p['tau_q_largest_N']:.0f} | {p['tau_energy_largest_N']:.0f} | "
+                 f"{_f(p['steps_over_tau'], '.0f')} |")
+    L += ["", "## Reading (generated from the numbers above)", ""]
+    for o, name in (("q", "q"), ("energy", "energy")):
+        ok = [p for p in pts if p[o]["agree"]]
+        bad = [p for p in pts if not p[o]["agree"]]
+        L.append(f"* {name}: {len(ok)} of {len(pts)} points within {NSIGMA:g} error bars "
+                 f"(largest |z| among them {max([abs(p[o]['z']) for p in ok], default=float('nan')):.2f}).")
+        for p in bad:
+            pn = p[o]["per_N"]
+            trend = ", ".join(f"N={k}: {v['mean']:.5f}±{v['err']:.5f}" for k, v in pn.items())
+            L.append(f"  * off: {label(p)}: sim {p[o]['mean']:.5f} ± {p[o]['err']:.5f} vs theory "
+                     f"{p[o]['theory']:.5f}, z = {p[o]['z']:+.2f}, χ²/dof {_f(p[o]['chi2_dof'], '.2f')}; "
+                     f"per N {trend}; steps/τ {_f(p['steps_over_tau'], '.0f')}, burn/τ "
+                     f"{_f(p['burn_over_tau'], '.1f')}")
+    acc = [p["acceptance"] for p in pts]
+    L.append(f"* acceptance {min(acc):.3f} … {max(acc):.3f} (per-run range "
+             f"{min(p['acceptance_range'][0] for p in pts):.3f} … {max(p['acceptance_range'][1] for p in pts):.3f}).")
+    r = min(pts, key=lambda p: p["steps_over_tau"])
+    L.append(f"* shortest run relative to τ: {label(r)} with {r['steps_over_tau']:.0f} τ recorded and "
+             f"{r['burn_over_tau']:.1f} τ of burn-in (τ_q = {r['tau_q_largest_N']:.0f} steps at N = {max(m['Ns'])}).")
+    dr = max(pts, key=lambda p: max(p["max_abs_half_drift_sigma"].values()))
+    L.append(f"* largest drift between the two halves of a recorded trace (any run, q or energy): "
+             f"{max(dr['max_abs_half_drift_sigma'].values()):.1f} error bars at {label(dr)}.")
+    c2 = [(p[o]["chi2_dof"], o, p) for p in pts for o in ("q", "energy") if p[o]["chi2_dof"] is not None]
+    big = [t for t in c2 if t[0] > 4]
+    L.append(f"* 1/N fits with χ²/dof > 4 (1 dof): {len(big)} of {len(c2)}" +
+             (": " + "; ".join(f"{o} at {label(p)} ({c:.1f})" for c, o, p in big) if big else "") + ".")
+    L += ["", NOTES, old_notes.strip(), ""]
+    return "\n".join(L)
+
+
+def write_docs(res, out_dir):
+    md_path = os.path.join(out_dir, f"{NAME}.md")
+    old = ""
+    if os.path.exists(md_path):
+        txt = open(md_path).read()
+        if NOTES in txt:
+            old = txt.split(NOTES, 1)[1]
+    with open(md_path, "w") as fh:
+        fh.write(markdown(res, old))
+    figure(res, os.path.join(out_dir, f"{NAME}.png"))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="2 points at beta = 2, N = 250, 500, short runs (smoke run)")
+    ap.add_argument("--out", default=None, help="output folder (default docs/, "
+                    "benchmarks/results/validation_grid_quick with --quick)")
+    ap.add_argument("--report", action="store_true", help="rewrite md and png from the JSON and exit")
+    a = ap.parse_args(argv)
+    out = a.out or (os.path.join(HERE, "results", "validation_grid_quick") if a.quick else DOCS)
+    if a.report:
+        with open(os.path.join(out, f"{NAME}.json")) as fh:
+            write_docs(json.load(fh), out)
+        return 0
+    command = "python benchmarks/validation_grid.py" + (" --quick" if a.quick else "")
+    if a.quick:
+        res = run(QUICK["points"], QUICK["Ns"], QUICK["seeds"], QUICK["settings"], out, command)
+    else:
+        res = run(GRID, NS, SEEDS, SETTINGS, out, command)
+    res = _clean(res)
+    write_docs(res, out)
+    print(f"wrote {out}/{NAME}.{{json,csv,png,md}} ({res['meta']['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
