@@ -60,6 +60,20 @@ class BranchReport:
                 return b
         return None
 
+    @property
+    def found(self) -> bool:
+        return bool(self.branches)
+
+    def lines(self) -> list[str]:
+        """Text summary: the note, one line per branch, one per failed search."""
+        out = [self.note]
+        for b in self.branches:
+            out.append(f"  {b.name:6s} q = {b.solution.x['q']:.10g}  Q = {b.solution.x.get('Q', 0.0):.10g}"
+                       f"  f = {b.solution.free_energy:.12g}  replicon = {b.replicon.replicon:.6g}"
+                       f"{'  <- physical' if b.physical else ''}")
+        out += [f"  {name}: {msg}" for name, msg in self.failures.items()]
+        return out
+
     def as_dict(self) -> dict:
         return {"point": {k: _f(getattr(self.point, k)) for k in
                           ("g", "gamma", "beta", "eta", "J0", "I0", "sI")},

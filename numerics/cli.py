@@ -128,35 +128,18 @@ def _auto_or_chaotic(model, point) -> str:
 
 
 def _print_branches(model, point, args) -> int:
-    from .branches import branches
+    """Every RS branch at finite beta (numerics.branches), every zero-temperature scaling at
+    beta = inf (numerics.zero_temperature)."""
     if args.digits:
         raise ModelError("--branches works in double precision (drop --digits)")
-    if not math.isfinite(point.beta):
+    if math.isfinite(point.beta):
+        from .branches import branches
+        rep = branches(model, point)
+    else:
         from .zero_temperature import branches_zero_temperature
         rep = branches_zero_temperature(model, point)
-        if args.json:
-            print(json.dumps(rep.as_dict(), indent=2))
-        else:
-            print(rep.note)
-            for b in rep.branches:
-                x = ", ".join(f"{k} = {v:.10g}" for k, v in b.solution.x.items())
-                print(f"  {b.scaling:8s} {'ok' if b.solution.success else 'FAILED'}  {x}  chi = {b.solution.chi}"
-                      + (f"  replicon -> {b.replicon:.4g} (d ln/d ln beta = {b.replicon_exponent:.3f})"
-                         if b.replicon is not None else ""))
-        return 0 if any(b.solution.success for b in rep.branches) else 1
-    rep = branches(model, point)
-    if args.json:
-        print(json.dumps(rep.as_dict(), indent=2))
-    else:
-        print(rep.note)
-        for b in rep.branches:
-            r = b.replicon
-            print(f"  {b.name:6s} q = {b.solution.x['q']:.10g}  Q = {b.solution.x.get('Q', 0.0):.10g}"
-                  f"  f = {b.solution.free_energy:.12g}  replicon = {r.replicon:.6g}"
-                  f"{'  <- physical' if b.physical else ''}")
-        for name, msg in rep.failures.items():
-            print(f"  {name}: {msg}")
-    return 0 if rep.branches else 1
+    print(json.dumps(rep.as_dict(), indent=2) if args.json else "\n".join(rep.lines()))
+    return 0 if rep.found else 1
 
 
 def main(argv=None) -> int:

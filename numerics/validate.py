@@ -54,6 +54,21 @@ class ValidationTable:
     def extrapolated(self) -> list:
         return [r for r in self.rows if r["N"] == "inf"]
 
+    def check(self, observables=("q", "energy"), nsigma: float = 3.0) -> int:
+        """Assert that every extrapolated (N = inf) row of ``observables`` has a theory value
+        within ``nsigma`` error bars (``stats.assert_within``); returns how many were checked."""
+        from .stats import assert_within
+        checked = 0
+        for r in self.extrapolated():
+            if r["observable"] in observables:
+                if r["theory"] is None:
+                    raise AssertionError(f"no theory value for {r['observable']} at {r}")
+                assert_within(Estimate(r["mean"], r["err"]), r["theory"], nsigma,
+                              what=f"{r['observable']} at g={r['g']}, gamma={r['gamma']}, "
+                                   f"beta={r['beta']}, eta={r['eta']}")
+                checked += 1
+        return checked
+
     def write_csv(self, path):
         keys = ["g", "gamma", "beta", "eta", "N", "observable", "mean", "err", "tau", "theory",
                 "z", "chi2_dof"]

@@ -176,6 +176,20 @@ class ZeroTemperatureReport:
     path_scaling: str | None        # the scaling the finite-beta path from beta = 10 follows
     note: str
 
+    @property
+    def found(self) -> bool:
+        return any(b.solution.success for b in self.branches)
+
+    def lines(self) -> list[str]:
+        """Text summary: the note and one line per scaling."""
+        out = [self.note]
+        for b in self.branches:
+            x = ", ".join(f"{k} = {v:.10g}" for k, v in b.solution.x.items())
+            out.append(f"  {b.scaling:8s} {'ok' if b.solution.success else 'FAILED'}  {x}  chi = {b.solution.chi}"
+                       + (f"  replicon -> {b.replicon:.4g} (d ln/d ln beta = {b.replicon_exponent:.3f})"
+                          if b.replicon is not None else ""))
+        return out
+
     def as_dict(self) -> dict:
         return {"point": {k: float(v) for k, v in vars(self.point).items()},
                 "path_scaling": self.path_scaling, "note": self.note,

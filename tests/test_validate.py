@@ -1,5 +1,5 @@
 """Theory-vs-simulation harness: exact linear reference, files written, and the replica
-solver comparison (skipped when the solver is not installed)."""
+solver comparison."""
 import math
 
 import numpy as np
@@ -36,16 +36,21 @@ def test_linear_validation_writes_table(tmp_path):
 @pytest.mark.slow
 def test_replica_solver_against_simulation(tmp_path):
     """RS solution at finite beta against Langevin/MALA, N = 250 ... 2000 (tanh)."""
-    try:
-        import numerics.saddle  # noqa: F401
-        theory = replica_theory("tanh")
-    except ImportError:
-        pytest.skip("replica solver not available")
+    theory = replica_theory("tanh")
     pts = [dict(g=0.8, gamma=0.0, beta=5.0, eta=0.1), dict(g=0.8, gamma=0.5, beta=5.0, eta=0.1)]
     t = validate(pts, Ns=(250, 500, 1000, 2000), theory=theory, phi="tanh", seeds=(0, 1, 2),
                  steps=8000, burn=2000, replicas=2, thin=10, dt=0.1,
                  csv_path=tmp_path / "rs.csv", plot_path=tmp_path / "rs.png")
-    for r in t.extrapolated():
-        if r["observable"] in ("q", "energy") and r["theory"] is not None:
-            assert_within(Estimate(r["mean"], r["err"]), r["theory"], 4.0,
-                          what=f"{r['observable']} at g={r['g']}, gamma={r['gamma']}")
+    assert t.check(("q", "energy"), nsigma=4.0) == 2 * len(pts)
+
+
+def test_table_check_counts_and_fails():
+    """ValidationTable.check: passes within nsigma, raises outside it or without theory."""
+    from numerics.validate import ValidationTable
+    row = dict(g=0.8, gamma=0.0, beta=2.0, eta=0.0, N="inf", observable="q", mean=1.0, err=0.1,
+               tau=1.0, theory=1.25)
+    assert ValidationTable([row, {**row, "N": 500}]).check(("q",), nsigma=3.0) == 1
+    with pytest.raises(AssertionError):
+        ValidationTable([{**row, "theory": 1.5}]).check(("q",), nsigma=3.0)
+    with pytest.raises(AssertionError):
+        ValidationTable([{**row, "theory": None}]).check(("q",))
