@@ -36,17 +36,24 @@ def _band(model: Model):
     return band_scaling(derived_model(model, "finite", "paramagnetic"))
 
 
-def _base_checks(model: Model, point: Point) -> tuple[float, float]:
+@functools.lru_cache(maxsize=16)
+def _taylor(model: Model) -> dict:
+    """{c1: phi'(0), c3: phi^(3)(0)/6} as sympy numbers, keyed by the symbols of
+    theory.replica.landau (one series expansion per model)."""
+    from theory.replica.landau import c1, c3
+    t = model.taylor(3)
+    return {c1: t[1], c3: t[3]}
+
+
+def _base_checks(model: Model, point: Point) -> None:
     if not model.odd or model.mean_coupling or model.quenched_input:
         raise ModelError("the zero-temperature scalings are classified for odd phi without mean "
                          "coupling or quenched input (the Q = 0 solution must be exact)")
     if point.eta != 0:
         raise ModelError("the band scaling needs eta = 0 (a confinement beta eta x^2 dominates it)")
-    t = model.taylor(3)
-    c1, c3 = float(t[1]), float(t[3])
+    c1, c3 = (float(v) for v in _taylor(model).values())
     if c1 <= 0 or c3 == 0:
         raise ModelError(f"needs phi'(0) > 0 and a cubic Taylor coefficient != 0 (c1 = {c1}, c3 = {c3})")
-    return c1, c3
 
 
 def lines(model: Model | str, gamma_value: float) -> dict:
@@ -54,16 +61,14 @@ def lines(model: Model | str, gamma_value: float) -> dict:
     model = make_model(model) if isinstance(model, str) else model
     if gamma_value <= -1:
         raise ModelError(f"gamma must be > -1, got {gamma_value}")
-    c1 = float(model.taylor(1)[1])
+    c1 = float(next(iter(_taylor(model).values())))
     return {"g_chi": 1 / (c1 * (1 + gamma_value)), "g_q": 1 / (c1 * math.sqrt(1 + gamma_value))}
 
 
 def band_b(model: Model | str, g_value: float, gamma_value: float) -> float:
     """b = lim beta q^2 of the band scaling at (g, gamma) (negative: no band solution)."""
-    from theory.replica.landau import c1, c3
     model = make_model(model) if isinstance(model, str) else model
-    t = model.taylor(3)
-    return _band(model).numeric({c1: t[1], c3: t[3]}, g_value, gamma_value)
+    return _band(model).numeric(_taylor(model), g_value, gamma_value)
 
 
 def scalings(model: Model | str, point: Point) -> list[str]:
@@ -89,20 +94,19 @@ def band_solution(model: Model | str, point: Point) -> SaddleResult:
     finite-beta path). ``fun`` are the band equations (leading order and solvability)
     evaluated at these numbers; success needs b > 0.
     """
-    from theory.replica.landau import c1, c3, eps
+    from theory.replica.landau import eps
     model = make_model(model) if isinstance(model, str) else model
     _base_checks(model, point)
     band = _band(model)
-    t = model.taylor(3)
-    subs = {c1: t[1], c3: t[3], g_sym: sp.Float(point.g, 30), gamma_sym: sp.Float(point.gamma, 30)}
-    bv = float(band.b.subs(subs))
-    lead = {v.name: band.leading[v].subs(subs) for v in band.leading}
+    subs = {**_taylor(model), g_sym: sp.Float(point.g, 30), gamma_sym: sp.Float(point.gamma, 30)}
+    b_val = band.b.subs(subs)
+    bv = float(b_val) if b_val.is_finite else math.inf        # a pole: exactly on g = g_q
     x = {"q": 0.0, "Q": 0.0, "b": bv}
-    for name, val in lead.items():
-        if name == "qh":
-            x["q_qh"] = float(sp.limit(val * eps, eps, 0)) if val.has(eps) else 0.0
+    for v, val in band.leading.items():
+        if v.name == "qh":                 # qh ~ qh_{-1}/eps: report lim q qh = qh_{-1}
+            x["q_qh"] = float(sp.cancel(val * eps).subs(eps, 0).subs(subs))
         else:
-            x[name] = float(val)
+            x[v.name] = float(val.subs(subs))
     ok = bv > 0 and math.isfinite(bv)
     residual = _band_residual(band, subs) if ok else math.inf
     msg = (f"band scaling: q ~ sqrt(b/beta), b = {bv:.12g}; residual of the band equations {residual:.1e}"
