@@ -84,7 +84,7 @@ def cmd_solve(args) -> int:
     from .continuation import solve
     model, extra = _model_from(args)
     point = Point(g=args.g, gamma=args.gamma, beta=args.beta, eta=args.eta, **extra)
-    kind = args.kind or ("finite" if math.isfinite(point.beta) else _auto_or_chaotic(model, point))
+    kind = args.kind or ("finite" if math.isfinite(point.beta) else _auto_or_chaotic(model, point, args.digits))
     if args.branches:
         return _print_branches(model, point, args)
     if kind == "auto":
@@ -120,11 +120,11 @@ def cmd_solve(args) -> int:
     return 0 if res.success else 1
 
 
-def _auto_or_chaotic(model, point) -> str:
+def _auto_or_chaotic(model, point, digits=None) -> str:
     """beta = inf default: the scaling picked by the lines (numerics.zero_temperature) where
-    they are classified (odd phi, no mean coupling or input, eta = 0), else q - Q finite."""
-    classified = model.odd and not model.mean_coupling and not model.quenched_input and point.eta == 0
-    return "auto" if classified else "chaotic"
+    they are classified, in double precision; else q - Q finite."""
+    from .zero_temperature import unclassified
+    return "auto" if digits is None and unclassified(model, point) is None else "chaotic"
 
 
 def _print_branches(model, point, args) -> int:

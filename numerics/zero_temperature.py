@@ -45,15 +45,24 @@ def _taylor(model: Model) -> dict:
     return {c1: t[1], c3: t[3]}
 
 
-def _base_checks(model: Model, point: Point) -> None:
+def unclassified(model: Model, point: Point) -> str | None:
+    """Why the scalings are not classified at ``point`` (None when they are): they need an
+    odd phi with phi'(0) > 0 and a cubic Taylor term, no mean coupling or input, eta = 0."""
     if not model.odd or model.mean_coupling or model.quenched_input:
-        raise ModelError("the zero-temperature scalings are classified for odd phi without mean "
-                         "coupling or quenched input (the Q = 0 solution must be exact)")
+        return ("the zero-temperature scalings are classified for odd phi without mean "
+                "coupling or quenched input (the Q = 0 solution must be exact)")
     if point.eta != 0:
-        raise ModelError("the band scaling needs eta = 0 (a confinement beta eta x^2 dominates it)")
+        return "the band scaling needs eta = 0 (a confinement beta eta x^2 dominates it)"
     c1, c3 = (float(v) for v in _taylor(model).values())
     if c1 <= 0 or c3 == 0:
-        raise ModelError(f"needs phi'(0) > 0 and a cubic Taylor coefficient != 0 (c1 = {c1}, c3 = {c3})")
+        return f"needs phi'(0) > 0 and a cubic Taylor coefficient != 0 (c1 = {c1}, c3 = {c3})"
+    return None
+
+
+def _base_checks(model: Model, point: Point) -> None:
+    why = unclassified(model, point)
+    if why:
+        raise ModelError(why)
 
 
 def lines(model: Model | str, gamma_value: float) -> dict:
