@@ -63,3 +63,13 @@ def test_transition_command_lines_amplitude_and_band(capsys):
     expr = sp.sympify(out["band_b_formula"], locals={"c1": c1, "c3": c3, "g": g, "gamma": gamma})
     b = expr.subs({c1: 1, c3: sp.Rational(-1, 3), g: sp.Rational(41, 50), gamma: sp.Rational(3, 10)})
     assert abs(float(b) - band_b("tanh", 0.82, 0.3)) < 1e-12
+
+
+def test_beta_inf_default_kind(capsys):
+    """beta = inf without --kind: the scaling picked by (g, gamma) where classified (band at
+    g = 0.85, gamma = 0.3); q - Q finite for phi without a cubic term (linear)."""
+    import json as _json
+    assert main(["solve", "--g", "0.85", "--gamma", "0.3", "--beta", "inf", "--json"]) == 0
+    assert _json.loads(capsys.readouterr().out)["kind"] == "band"
+    main(["solve", "--phi", "linear", "--g", "0.5", "--beta", "inf", "--json"])
+    assert _json.loads(capsys.readouterr().out)["kind"] == "chaotic"
