@@ -8,7 +8,8 @@ g sqrt(1 + gamma) = 1.
     python benchmarks/lyapunov_scan.py report        # -> results/lyapunov_scan.{json,md}, docs/lyapunov.png
 
 ``run`` is resumable: every (gamma, N, seed) unit is written to
-benchmarks/results/lyapunov_scan.json as soon as it finishes and skipped when present.
+benchmarks/results/lyapunov_scan.json as soon as it finishes and skipped when present; the
+file is re-read before each write, so several processes (e.g. one per gamma) can share it.
 Run with one thread (NUMBA_NUM_THREADS=OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1).
 """
 from __future__ import annotations
@@ -44,7 +45,7 @@ def load():
 
 
 def save(db):
-    tmp = OUT.with_suffix(".tmp")
+    tmp = OUT.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(db, indent=1))
     os.replace(tmp, OUT)
 
@@ -57,7 +58,12 @@ def unit(db, section, key, **kw):
     d = s.to_dict()
     d["wall_s"] = time.time() - t0
     db[section][key] = d
-    save(db)
+    fresh = load()  # another process may have written units meanwhile: merge, do not clobber
+    fresh.setdefault(section, {})[key] = d
+    for k, v in db.items():
+        if not isinstance(v, dict) or k not in ("runs", "checks", "inits"):
+            fresh.setdefault(k, v)
+    save(fresh)
     print(f"{section} {key}: {d['wall_s']:.0f} s; lam = {np.round(s.lam[0], 4).tolist()}",
           flush=True)
 
