@@ -160,10 +160,11 @@ def cmd_validate(a) -> int:
         theory = linear_exact_theory()
     t = validate(a.point, Ns=tuple(a.N), theory=theory, phi=a.phi, seeds=tuple(a.seeds),
                  steps=a.sweeps, replicas=a.replicas, csv_path=a.csv, plot_path=a.plot,
-                 progress=not a.json)
+                 progress=not a.json, independent=a.independent)
     rows = t.extrapolated()
     if a.json:
-        print(json.dumps({"extrapolated": rows, "csv": a.csv, "plot": a.plot}, indent=1, default=float))
+        print(json.dumps({"extrapolated": rows, "runs": t.runs, "csv": a.csv, "plot": a.plot},
+                         indent=1, default=float))
     else:
         for r in rows:
             th = "" if r["theory"] is None else f"  theory {r['theory']:.6g}  z = {r['z']:+.2f}"
@@ -225,6 +226,8 @@ def register(subparsers) -> None:
     p.add_argument("--sweeps", type=int, default=4000)
     p.add_argument("--replicas", type=int, default=2)
     p.add_argument("--theory", choices=["none", "replica", "linear-exact"], default="replica")
+    p.add_argument("--independent", action="store_true",
+                   help="fresh networks and sampler noise at every point (default: the same seeds)")
     p.add_argument("--csv", default=None)
     p.add_argument("--plot", default=None)
     p.add_argument("--json", action="store_true")

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from .couplings import couplings
 from .langevin import LangevinSampler
-from .stats import Estimate, combine
+from .stats import Estimate, estimate
 from .transfer import Transfer, kernels as make_kernels
 
 __all__ = ["validate", "extrapolate", "replica_theory", "linear_exact_theory", "ValidationTable"]
@@ -49,7 +50,14 @@ def extrapolate(Ns, ests) -> tuple[Estimate, float]:
 
 @dataclass
 class ValidationTable:
+    """rows: one dict per (point, N, observable) plus the N = inf rows (``extrapolated``);
+    runs: one dict per sampler run (point, N, seed) with its diagnostics: acceptance, adapted
+    dt, steps, burn, integrated autocorrelation times tau_q, tau_Q, tau_energy (in steps),
+    the run's q and energy with errors, the drift between the two halves of the recorded q and
+    energy traces in units of its error (``q_half_drift_sigma``, ...), and wall_s."""
+
     rows: list
+    runs: list = field(default_factory=list)
 
     def extrapolated(self) -> list:
         return [r for r in self.rows if r["N"] == "inf"]
@@ -119,23 +127,41 @@ class ValidationTable:
 def validate(points, Ns=(250, 500, 1000, 2000, 4000), theory: Callable | None = None,
              phi="tanh", seeds=(0,), steps=4000, burn=None, replicas=2, thin=10,
              method="mala", dt=0.05, nsigma=4.0, progress=False, csv_path=None, plot_path=None,
-             backend="cpu") -> ValidationTable:
+             backend="cpu", independent=False) -> ValidationTable:
     """Run the sampler at every point (dicts with g, gamma, beta and optional eta) and N,
-    extrapolate in 1/N, compare with ``theory`` (z = (sim - theory)/err at N = inf)."""
+    extrapolate in 1/N, compare with ``theory`` (z = (sim - theory)/err at N = inf).
+
+    J sample s at size N is ``couplings(N, gamma, default_rng(1000 s + 17 + o))`` and the
+    sampler's noise ``default_rng(1000 s + 29 + o)``, with o = 0 (the same networks and noise
+    at every point: differences between points are then measured with common random numbers,
+    but the points' comparisons are not independent) or, with ``independent=True``,
+    o = 100003 i for the i-th point (fresh networks and noise at every point).
+    ``progress`` shows one bar over the (point, N, seed) runs."""
+    from tqdm.auto import tqdm
+
     k = phi if isinstance(phi, Transfer) else make_kernels(phi)
-    rows = []
-    for p in points:
+    rows, runs = [], []
+    bar = tqdm(total=len(points) * len(Ns) * len(seeds), disable=not progress, desc="validate",
+               unit="run")
+    for i, p in enumerate(points):
         g, gamma, beta, eta = p["g"], p.get("gamma", 0.0), p["beta"], p.get("eta", 0.0)
+        off = 100_003 * i if independent else 0
         per_n = {o: [] for o in OBSERVABLES}
         for N in Ns:
             by_seed = {o: [] for o in OBSERVABLES}
             for s in seeds:
-                J = couplings(N, gamma, rng=np.random.default_rng(1000 * s + 17))
+                t0 = time.perf_counter()
+                J = couplings(N, gamma, rng=np.random.default_rng(1000 * s + 17 + off))
                 smp = LangevinSampler(J, k, g, beta, eta=eta, replicas=replicas, method=method,
-                                      dt=dt, rng=np.random.default_rng(1000 * s + 29), backend=backend)
-                r = smp.run(steps, burn=burn, thin=thin, progress=progress)
+                                      dt=dt, rng=np.random.default_rng(1000 * s + 29 + off),
+                                      backend=backend)
+                r = smp.run(steps, burn=burn, thin=thin, progress=False, keep_series=True)
                 for o in OBSERVABLES:
                     by_seed[o].append(getattr(r, o))
+                runs.append(_diagnostics(r, dict(g=g, gamma=gamma, beta=beta, eta=eta, N=N, seed=s),
+                                         steps, steps // 4 if burn is None else burn,
+                                         time.perf_counter() - t0))
+                bar.update()
             for o in OBSERVABLES:
                 est = _combine_seeds(by_seed[o])
                 per_n[o].append(est)
@@ -149,7 +175,8 @@ def validate(points, Ns=(250, 500, 1000, 2000, 4000), theory: Callable | None = 
             z = (ext.mean - t) / ext.err if (t is not None and ext.err > 0) else None
             rows.append(dict(g=g, gamma=gamma, beta=beta, eta=eta, N="inf", observable=o,
                              mean=ext.mean, err=ext.err, tau=ext.tau, theory=t, z=z, chi2_dof=chi2))
-    table = ValidationTable(rows)
+    bar.close()
+    table = ValidationTable(rows, runs)
     if csv_path:
         table.write_csv(csv_path)
     if plot_path:
@@ -157,13 +184,28 @@ def validate(points, Ns=(250, 500, 1000, 2000, 4000), theory: Callable | None = 
     return table
 
 
+def _diagnostics(r, point, steps, burn, wall_s) -> dict:
+    """One run's record for ``ValidationTable.runs`` (r: a LangevinResult with its series)."""
+    d = dict(point, acceptance=float(r.acceptance), dt=float(r.dt), steps=int(steps),
+             burn=int(burn), tau_q=float(r.q.tau), tau_Q=float(r.Q.tau),
+             tau_energy=float(r.energy.tau), q=float(r.q.mean), q_err=float(r.q.err),
+             energy=float(r.energy.mean), energy_err=float(r.energy.err), wall_s=float(wall_s))
+    for o, key in (("q", "q"), ("energy", "e")):
+        x = r.series[key]
+        h = x.size // 2
+        a, b = estimate(x[:h]), estimate(x[h:])
+        d[f"{o}_half_drift_sigma"] = float((b.mean - a.mean) / max(math.hypot(a.err, b.err), 1e-300))
+    return d
+
+
 def _combine_seeds(ests):
-    """Mean over J samples: plain average, error from the sampling errors and, with
-    three or more samples, at least the standard error of the sample means (sample-to-sample
-    fluctuations)."""
+    """Mean over J samples: plain average; error from the sampling errors and, with two or
+    more samples, at least the standard error of the sample means (sample-to-sample
+    fluctuations; with two samples that is |m1 - m2| / 2, an estimate with one degree of
+    freedom). With one sample the network-to-network spread is not in the error."""
     m = np.array([e.mean for e in ests])
     e = math.sqrt(sum(x.err ** 2 for x in ests)) / len(ests)
-    if len(ests) >= 3:
+    if len(ests) >= 2:
         e = max(e, float(m.std(ddof=1) / math.sqrt(len(ests))))
     return Estimate(float(m.mean()), e, float(np.mean([x.tau for x in ests])), sum(x.n for x in ests))
 

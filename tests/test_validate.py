@@ -54,3 +54,29 @@ def test_table_check_counts_and_fails():
         ValidationTable([{**row, "theory": 1.5}]).check(("q",), nsigma=3.0)
     with pytest.raises(AssertionError):
         ValidationTable([{**row, "theory": None}]).check(("q",))
+
+
+def test_runs_diagnostics_and_independent_points():
+    """One diagnostics record per (point, N, seed); by default every point reuses the same
+    networks and noise (identical points give identical runs), with independent=True they
+    do not."""
+    pts = [dict(g=0.5, gamma=0.0, beta=2.0, eta=0.1)] * 2
+    kw = dict(Ns=(40,), phi="linear", seeds=(0, 1), steps=400, burn=100, thin=5, dt=0.1)
+    same = validate(pts, **kw)
+    assert len(same.runs) == 2 * 1 * 2
+    r = same.runs[0]
+    assert 0.0 < r["acceptance"] <= 1.0 and r["dt"] > 0 and r["tau_q"] >= 1.0
+    assert (r["N"], r["seed"], r["steps"], r["burn"]) == (40, 0, 400, 100)
+    assert math.isfinite(r["q_half_drift_sigma"]) and math.isfinite(r["energy_half_drift_sigma"])
+    assert same.runs[0]["q"] == same.runs[2]["q"]          # point 0 and point 1, seed 0
+    ind = validate(pts, independent=True, **kw)
+    assert ind.runs[0]["q"] == same.runs[0]["q"]            # the first point keeps its seeds
+    assert ind.runs[2]["q"] != ind.runs[0]["q"]
+
+
+def test_combine_seeds_includes_network_spread_from_two_samples():
+    from numerics.validate import _combine_seeds
+    c = _combine_seeds([Estimate(1.0, 1e-3), Estimate(2.0, 1e-3)])
+    assert c.mean == 1.5 and abs(c.err - 0.5) < 1e-12          # |m1 - m2| / 2
+    one = _combine_seeds([Estimate(1.0, 1e-3)])
+    assert one.err == 1e-3
