@@ -1,6 +1,6 @@
 """Finite-beta replica-symmetric solution against Langevin/MALA sampling on a 16-point grid.
 
-Grid: beta in {2, 10}, g in {0.8, 1.2}, gamma in {0, 0.5}, eta in {0, 0.1}, phi = tanh, no
+Grid: beta in {2, 10, 100}, g in {0.8, 1.2}, gamma in {0, 0.5}, eta in {0, 0.1}, phi = tanh, no
 input. Every point goes through ``numerics.validate.validate`` (the harness of
 tests/test_validate.py): MALA with 2 replicas on 3 independent J samples (seeds 0, 1, 2)
 at N = 250, 500, 1000, the seeds combined per N, and q, Q, energy, chi extrapolated to
@@ -13,24 +13,29 @@ the four beta = 10, eta = 0 points get the longer runs of SETTINGS (burn-in >= 4
 that run). dt is the initial MALA step; it is adapted towards acceptance 0.574
 during the burn-in only.
 
-``validate`` returns no acceptance, step or per-run autocorrelation time, so the sampler
-that it builds is wrapped here (``numerics.validate.LangevinSampler`` is replaced, for the
-duration of the run, by a subclass that records every run's acceptance, adapted dt,
-tau of q, Q and energy, and the drift between the two halves of the recorded q and energy
-traces in error bars); nothing else of the harness is changed.
+Every run's acceptance, adapted dt, tau of q, Q and energy and the drift between the two
+halves of its recorded q and energy traces come from the harness (``ValidationTable.runs``).
+All points use the same J samples and sampler seeds (``validate``'s default): differences
+between points are measured with common random numbers, but the points' comparisons are not
+independent of one another.
+
+beta = 100 (a third column, run separately with ``--betas 100`` and merged into the same
+files): tau(q) at N = 1000 measured in a pilot run (40000 steps, seed 0) is about 160 steps
+with eta = 0.1, 500 - 2000 at g = 0.8, eta = 0 and 4900 - 5700 at g = 1.2, eta = 0, so the
+three kinds of beta = 100 point get run lengths of about 40, 60 and 50 tau (SETTINGS).
 
 Writes docs/validation_grid.{json,csv,png,md} (the CSV is the harness's table, every N and
 the N = inf rows). The markdown is regenerated from the JSON; text below its
 "<!-- notes -->" marker is kept across runs.
 
-    python benchmarks/validation_grid.py            # full grid, about 31 min on one core
+    python benchmarks/validation_grid.py            # full grid (beta = 2, 10, 100)
+    python benchmarks/validation_grid.py --betas 100   # one column, merged into the results
     python benchmarks/validation_grid.py --quick    # 2 points, N = 250, 500, short runs
     python benchmarks/validation_grid.py --report   # rewrite md and png from the JSON
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
 import math
@@ -44,8 +49,6 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numerics.validate as V  # noqa: E402
-from numerics.langevin import LangevinSampler  # noqa: E402
-from numerics.stats import estimate  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(os.path.dirname(HERE), "docs")
@@ -53,7 +56,7 @@ NAME = "validation_grid"
 NOTES = "<!-- notes -->"
 
 GRID = [dict(g=g, gamma=gamma, beta=beta, eta=eta)
-        for beta, g, gamma, eta in itertools.product((2.0, 10.0), (0.8, 1.2), (0.0, 0.5), (0.0, 0.1))]
+        for beta, g, gamma, eta in itertools.product((2.0, 10.0, 100.0), (0.8, 1.2), (0.0, 0.5), (0.0, 0.1))]
 NS = (250, 500, 1000)
 SEEDS = (0, 1, 2)
 REPLICAS = 2
@@ -63,60 +66,28 @@ NSIGMA = 3.0
 SETTINGS = {
     "fast": dict(steps=15000, burn=3000, dt=0.05),     # beta = 2, and beta = 10 with eta = 0.1
     "slow": dict(steps=60000, burn=16000, dt=0.05),    # beta = 10 with eta = 0
+    "b100": dict(steps=40000, burn=10000, dt=0.05),    # beta = 100 with eta = 0.1
+    "b100_slow": dict(steps=120000, burn=30000, dt=0.05),   # beta = 100, g = 0.8, eta = 0
+    "b100_slower": dict(steps=300000, burn=60000, dt=0.05),  # beta = 100, g = 1.2, eta = 0
 }
+CLASS_TEXT = {"fast": "β = 2, and β = 10 with η = 0.1", "slow": "β = 10 with η = 0",
+              "b100": "β = 100 with η = 0.1", "b100_slow": "β = 100, g = 0.8, η = 0",
+              "b100_slower": "β = 100, g = 1.2, η = 0"}
 QUICK = dict(points=[GRID[0], GRID[3]], Ns=(250, 500), seeds=(0, 1, 2),
              settings={"fast": dict(steps=3000, burn=1000, dt=0.05),
                        "slow": dict(steps=3000, burn=1000, dt=0.05)})
 
 
 def point_class(p):
+    if p["beta"] >= 100:
+        if p["eta"] > 0:
+            return "b100"
+        return "b100_slow" if p["g"] < 1 else "b100_slower"
     return "slow" if (p["beta"] >= 10 and p["eta"] == 0) else "fast"
 
 
 def key(p):
     return (p["g"], p["gamma"], p["beta"], p["eta"])
-
-
-# ------------------------------------------------------------------ recording the sampler
-
-class _Recorder:
-    """Collects per-run diagnostics from the sampler that ``validate`` builds."""
-
-    def __init__(self):
-        self.runs = []
-        self.context = {}
-
-    def sampler_class(self):
-        rec = self
-
-        class RecordingSampler(LangevinSampler):
-            def run(self, steps, burn=None, thin=10, progress=True, keep_series=False):
-                t0 = time.perf_counter()
-                r = super().run(steps, burn=burn, thin=thin, progress=progress, keep_series=True)
-                d = dict(rec.context, N=int(self.N), acceptance=float(r.acceptance), dt=float(r.dt),
-                         steps=int(steps), burn=int(steps // 4 if burn is None else burn),
-                         tau_q=float(r.q.tau), tau_Q=float(r.Q.tau), tau_energy=float(r.energy.tau),
-                         q=float(r.q.mean), q_err=float(r.q.err),
-                         energy=float(r.energy.mean), energy_err=float(r.energy.err),
-                         wall_s=time.perf_counter() - t0)
-                for o, s in (("q", r.series["q"]), ("energy", r.series["e"])):
-                    h = s.size // 2
-                    a, b = estimate(s[:h]), estimate(s[h:])
-                    d[f"{o}_half_drift_sigma"] = float((b.mean - a.mean) / max(math.hypot(a.err, b.err), 1e-300))
-                rec.runs.append(d)
-                return r
-
-        return RecordingSampler
-
-
-@contextlib.contextmanager
-def recording(rec):
-    orig = V.LangevinSampler
-    V.LangevinSampler = rec.sampler_class()
-    try:
-        yield rec
-    finally:
-        V.LangevinSampler = orig
 
 
 # ------------------------------------------------------------------ run
@@ -151,41 +122,57 @@ def summarise(p, rows, runs, Ns):
     return out
 
 
-def run(points, Ns, seeds, settings, out_dir, command):
+def run(points, Ns, seeds, settings, out_dir, command, merge=False):
+    """Run ``points`` through the harness, saving after every point. With ``merge`` the
+    results already in out_dir are kept and the new points added to (or replacing) them."""
     theory = V.replica_theory("tanh")
-    rec = _Recorder()
-    rows, summary = [], []
+    old = _load(out_dir) if merge else None
+    keep = [] if old is None else [q for q in old["points"] if key(q) not in {key(p) for p in points}]
+    done = {key(q) for q in keep}
+    rows = [] if old is None else [r for r in old["rows"] if key(r) in done]
+    runs = [] if old is None else [r for r in old["runs"] if key(r) in done]
+    history = [] if old is None else old["meta"].get("history", [dict(command=old["meta"]["command"],
+                                                                       seconds=old["meta"]["seconds"])])
+    summary = []
     t0 = time.perf_counter()
     res = None
     for i, p in enumerate(points):
         s = settings[point_class(p)]
-        rec.context = dict(p)
         t = time.perf_counter()
-        with recording(rec):
-            tab = V.validate([p], Ns=Ns, theory=theory, phi="tanh", seeds=seeds, steps=s["steps"],
-                             burn=s["burn"], replicas=REPLICAS, thin=THIN, dt=s["dt"])
+        tab = V.validate([p], Ns=Ns, theory=theory, phi="tanh", seeds=seeds, steps=s["steps"],
+                         burn=s["burn"], replicas=REPLICAS, thin=THIN, dt=s["dt"])
         rows += tab.rows
-        mine = [r for r in rec.runs if key(r) == key(p)]      # validate loops N, then seeds
-        for j, r in enumerate(mine):
-            r["seed"] = seeds[j % len(seeds)]
-        summary.append(summarise(p, rows, rec.runs, Ns))
+        runs += tab.runs
+        summary.append(summarise(p, rows, runs, Ns))
         sm = summary[-1]
         print(f"[{i + 1}/{len(points)}] g={p['g']} gamma={p['gamma']} beta={p['beta']} eta={p['eta']}: "
               f"q {sm['q']['mean']:.5f}±{sm['q']['err']:.5f} vs {sm['q']['theory']:.5f} (z={sm['q']['z']:+.2f}), "
               f"E {sm['energy']['mean']:.5f}±{sm['energy']['err']:.5f} vs {sm['energy']['theory']:.5f} "
               f"(z={sm['energy']['z']:+.2f}), acc {sm['acceptance']:.3f}, tau_q(N={max(Ns)}) "
               f"{sm['tau_q_largest_N']:.0f}  ({time.perf_counter() - t:.0f} s)", flush=True)
+        seconds = time.perf_counter() - t0
+        allpts = sorted(keep + summary, key=lambda q: (q["beta"], q["g"], q["gamma"], q["eta"]))
         res = dict(meta=dict(command=command, Ns=list(Ns), seeds=list(seeds), replicas=REPLICAS,
                              thin=THIN, settings=settings, nsigma=NSIGMA, method="mala",
                              target_acceptance=0.574, phi="tanh",
-                             seconds=time.perf_counter() - t0, complete=i + 1 == len(points),
+                             seconds=sum(h["seconds"] for h in history) + seconds,
+                             history=history + [dict(command=command, seconds=seconds)],
+                             complete=i + 1 == len(points),
                              machine=platform.node(), cpus=os.cpu_count(),
                              threads={k: os.environ.get(k) for k in
                                       ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}),
-                   points=summary, runs=rec.runs, rows=rows)
+                   points=allpts, runs=runs, rows=rows)
         save(res, out_dir)          # after every point, so an interrupted run keeps what it did
     V.ValidationTable(rows).write_csv(os.path.join(out_dir, f"{NAME}.csv"))
     return res
+
+
+def _load(out_dir):
+    path = os.path.join(out_dir, f"{NAME}.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as fh:
+        return json.load(fh)
 
 
 def _clean(v):
@@ -220,7 +207,7 @@ def figure(res, path):
     pts = res["points"]
     n = len(pts)
     x = np.arange(n)
-    fig, axes = plt.subplots(2, 2, figsize=(14, 8), sharex=True,
+    fig, axes = plt.subplots(2, 2, figsize=(max(14, 0.75 * n + 2), 8), sharex=True,
                              gridspec_kw=dict(height_ratios=(1.6, 1)))
     Ns = [str(N) for N in res["meta"]["Ns"]]
     for col, o in enumerate(("q", "energy")):
@@ -283,7 +270,8 @@ def markdown(res, old_notes=""):
          "Generated by `benchmarks/validation_grid.py` from `docs/validation_grid.json` "
          "(figure `docs/validation_grid.png`, per-N table `docs/validation_grid.csv`).", "",
          "## Command and settings", "",
-         f"    {m['command']}", "",
+         *[f"    {h['command']}    # {h['seconds'] / 60:.1f} min"
+           for h in m.get("history", [dict(command=m["command"], seconds=m["seconds"])])], "",
          f"* wall time {m['seconds'] / 60:.1f} min on `{m['machine']}` ({m['cpus']} CPU visible, "
          f"threads {m['threads']}); run complete: {m['complete']}",
          f"* phi = tanh, no input; N = {', '.join(map(str, m['Ns']))}; J samples (seeds) "
@@ -291,8 +279,8 @@ def markdown(res, old_notes=""):
          f"{m['thin']} steps",
          "* MALA, step adapted towards acceptance 0.574 during the burn-in only, then frozen"]
     for c, s in m["settings"].items():
-        which = ("β = 10 with η = 0" if c == "slow" else "β = 2, and β = 10 with η = 0.1")
-        L.append(f"* {which}: {s['steps']} recorded steps after {s['burn']} burn-in steps, initial dt {s['dt']}")
+        L.append(f"* {CLASS_TEXT[c]}: {s['steps']} recorded steps after {s['burn']} burn-in steps, "
+                 f"initial dt {s['dt']}")
     L += ["* per N: mean over the J samples, error = max(sampling errors combined, standard error of "
           "the 3 sample means); N → ∞: weighted fit y = a + b/N (error inflated by sqrt(χ²/dof) when "
           "χ²/dof > 1; one degree of freedom)",
@@ -360,17 +348,23 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="output folder (default docs/, "
                     "benchmarks/results/validation_grid_quick with --quick)")
     ap.add_argument("--report", action="store_true", help="rewrite md and png from the JSON and exit")
+    ap.add_argument("--betas", type=float, nargs="+", default=None,
+                    help="run only the grid points with these beta and merge them into the "
+                         "existing results in the output folder")
     a = ap.parse_args(argv)
     out = a.out or (os.path.join(HERE, "results", "validation_grid_quick") if a.quick else DOCS)
     if a.report:
         with open(os.path.join(out, f"{NAME}.json")) as fh:
             write_docs(json.load(fh), out)
         return 0
-    command = "python benchmarks/validation_grid.py" + (" --quick" if a.quick else "")
+    command = "python benchmarks/validation_grid.py" + (" --quick" if a.quick else "") + (
+        " --betas " + " ".join(f"{b:g}" for b in a.betas) if a.betas else "")
     if a.quick:
         res = run(QUICK["points"], QUICK["Ns"], QUICK["seeds"], QUICK["settings"], out, command)
     else:
-        res = run(GRID, NS, SEEDS, SETTINGS, out, command)
+        pts = [p for p in GRID if a.betas is None or p["beta"] in a.betas]
+        pts.sort(key=lambda p: SETTINGS[point_class(p)]["steps"])   # cheap points first
+        res = run(pts, NS, SEEDS, SETTINGS, out, command, merge=a.betas is not None)
     res = _clean(res)
     write_docs(res, out)
     print(f"wrote {out}/{NAME}.{{json,csv,png,md}} ({res['meta']['seconds']:.0f} s)")
