@@ -67,14 +67,30 @@ def cmd_langevin(a) -> int:
 
     k = kernels(a.phi, a.U)
     J = couplings(a.N, a.gamma, rng=np.random.default_rng(a.seed))
-    s = LangevinSampler(J, k, a.g, a.beta, eta=a.eta, replicas=a.replicas, response=a.response,
-                        method=a.method, dt=a.dt, rng=np.random.default_rng(a.seed + 1),
-                        backend=a.backend)
-    r = s.run(a.sweeps, burn=a.burn, thin=a.thin, progress=not a.json)
+    if a.temper is not None:
+        _finite("temper", a.temper, lo=0.0, lo_open=True)
+        if not a.temper < a.beta:
+            raise ValueError(f"--temper (lowest beta of the ladder) must be < --beta, got {a.temper}")
+        if a.response is not None or a.method != "mala" or a.backend != "cpu":
+            raise ValueError("--temper needs method mala, the cpu backend and no --response")
+        from .tempering import TemperingSampler, geometric_ladder
+        s = TemperingSampler(J, k, a.g, geometric_ladder(a.temper, a.beta, a.N), eta=a.eta,
+                             replicas=a.replicas, dt=a.dt, rng=np.random.default_rng(a.seed + 1))
+        r = s.run(a.sweeps, burn=a.burn, thin=a.thin, progress=not a.json)[-1]   # top rung
+    else:
+        s = LangevinSampler(J, k, a.g, a.beta, eta=a.eta, replicas=a.replicas, response=a.response,
+                            method=a.method, dt=a.dt, rng=np.random.default_rng(a.seed + 1),
+                            backend=a.backend)
+        r = s.run(a.sweeps, burn=a.burn, thin=a.thin, progress=not a.json)
     out = {"q": _est(r.q), "Q": _est(r.Q), "energy": _est(r.energy), "chi": _est(r.chi),
            "m": _est(r.m), "tau": r.tau, "acceptance": r.acceptance, "dt": r.dt,
            "N": a.N, "g": a.g, "gamma": a.gamma, "beta": a.beta, "eta": a.eta,
            "replicas": a.replicas, "sweeps": a.sweeps, "seed": a.seed, "method": a.method}
+    if a.temper is not None:
+        acc = s.swap_acceptance
+        out["tempering"] = {"rungs": int(s.G), "beta_min": a.temper,
+                            "swap_acceptance": [float(acc.min()), float(acc.max())],
+                            "round_trips": int(s.round_trips)}
     if r.chi_resp is not None:
         out["chi_resp"] = _est(r.chi_resp)
         out["chi_fluct_s"] = _est(r.chi_fluct_s)
@@ -201,6 +217,9 @@ def register(subparsers) -> None:
     p.add_argument("--dt", type=float, default=0.05, help="initial step (adapted in burn-in for MALA)")
     p.add_argument("--response", type=float, default=None, help="probe field eps for chi_resp")
     p.add_argument("--backend", choices=["cpu", "cupy", "auto"], default="cpu")
+    p.add_argument("--temper", type=float, default=None, metavar="BETA_MIN",
+                   help="parallel tempering on a geometric ladder from BETA_MIN to --beta (ratio "
+                        "1 + sqrt(2/N)); the observables are those of the top rung, beta")
     p.set_defaults(func=cmd_langevin)
 
     p = ss.add_parser("dynamics", help="integrate dx/dt = -x + g J phi(x) (+ noise)")

@@ -31,6 +31,22 @@ def test_langevin_bad_input(capsys, bad):
     assert rc != 0 and "error" in err and out == ""
 
 
+def test_langevin_tempering_json(capsys):
+    """--temper: the top rung of a ladder samples exp(-beta E) (linear phi: E/N = 1/(2 beta)
+    exactly); swap diagnostics reported; a ladder that does not end above its start fails."""
+    rc, out, _ = _run(capsys, ["simulate", "langevin", "--phi", "linear", "--N", "20", "--g", "0.5",
+                               "--beta", "5", "--eta", "0.1", "--temper", "1", "--sweeps", "8000",
+                               "--seed", "2", "--json"])
+    assert rc == 0
+    d = json.loads(out)
+    assert abs(d["energy"]["mean"] - 0.1) < 4 * d["energy"]["err"]
+    t = d["tempering"]
+    assert t["rungs"] >= 3 and 0 < t["swap_acceptance"][0] <= t["swap_acceptance"][1] <= 1
+    rc, out, err = _run(capsys, ["simulate", "langevin", "--N", "20", "--g", "1", "--beta", "2",
+                                 "--temper", "3", "--sweeps", "10"])
+    assert rc != 0 and "--temper" in err and out == ""
+
+
 def test_dynamics_and_lyapunov_json(capsys):
     rc, out, _ = _run(capsys, ["simulate", "dynamics", "--N", "60", "--g", "1.5", "--t-max", "30",
                                "--t-transient", "10", "--lyapunov", "--json"])
