@@ -161,6 +161,26 @@ def _converged(lev, level, k, rtol, zref, err, regular):
 
 
 @njit(cache=True)
+def _level_ratio(lev, level):
+    """|I_l - I_(l-1)| / |I_(l-1) - I_(l-2)| of the first component over the last three
+    levels (ring buffer lev[level % 3]); 0 when the earlier difference vanishes."""
+    d1 = abs(lev[level % 3, 0] - lev[(level - 1) % 3, 0])
+    d2 = abs(lev[(level - 1) % 3, 0] - lev[(level - 2) % 3, 0])
+    return d1 / d2 if d2 > 0.0 else 0.0
+
+
+@njit(cache=True)
+def _finish(lev, level, k, acc, err):
+    """Copy the last level's sums into acc; with fewer than three levels there is no error
+    estimate, so the errors of the 1 + k integrals are set to inf."""
+    for q in range(1 + 3 * k):
+        acc[q] = lev[level % 3, q]
+    if level < 2:
+        for q in range(1 + k):
+            err[q] = np.inf
+
+
+@njit(cache=True)
 def _trapezoid(sp, sv, p, xl, xr, h0, hmax, rtol, zref, qw, found):
     """Trapezoidal rule on [xl, xr] (integrand negligible at both ends), nested halving
     from step ~ h0. Sums go to lev[level % 3], the final ones to acc; err gets the
@@ -240,9 +260,7 @@ def _trapezoid(sp, sv, p, xl, xr, h0, hmax, rtol, zref, qw, found):
         if ok:
             break
         if level >= 2:
-            d1 = abs(lev[level % 3, 0] - lev[(level - 1) % 3, 0])
-            d2 = abs(lev[(level - 1) % 3, 0] - lev[(level - 2) % 3, 0])
-            r = d1 / d2 if d2 > 0.0 else 0.0
+            r = _level_ratio(lev, level)
             if level >= 3 and 0.03 < r < 0.6 and 0.03 < rprev < 0.6 and \
                     0.5 < r / rprev < 2.0:
                 status |= SLOW
@@ -253,11 +271,7 @@ def _trapezoid(sp, sv, p, xl, xr, h0, hmax, rtol, zref, qw, found):
             break
         level += 1
         step *= 0.5
-    for q in range(1 + 3 * k):
-        acc[q] = lev[level % 3, q]
-    if level < 2:
-        for q in range(1 + k):
-            err[q] = np.inf
+    _finish(lev, level, k, acc, err)
     return status, htop, 0
 
 
@@ -321,9 +335,7 @@ def _tanh_sinh(sv, p, a, b, hmax, rtol, zref, allow_slow, qw):
         if ok:
             break
         if level >= 2:
-            d1 = abs(lev[level % 3, 0] - lev[(level - 1) % 3, 0])
-            d2 = abs(lev[(level - 1) % 3, 0] - lev[(level - 2) % 3, 0])
-            r = d1 / d2 if d2 > 0.0 else 0.0
+            r = _level_ratio(lev, level)
             # smooth pieces gain orders of magnitude per level once resolved: two
             # ratios above 0.02 from level 4 on mean a kink inside the piece
             if level >= 4 and r > 0.02 and rprev > 0.02 and allow_slow:
@@ -335,11 +347,7 @@ def _tanh_sinh(sv, p, a, b, hmax, rtol, zref, allow_slow, qw):
             break
         level += 1
         h *= 0.5
-    for q in range(1 + 3 * k):
-        acc[q] = lev[level % 3, q]
-    if level < 2:
-        for q in range(1 + k):
-            err[q] = np.inf
+    _finish(lev, level, k, acc, err)
     return status, htop
 
 
