@@ -60,7 +60,7 @@ from .maximiser import (CAPACITY, CAPS, EPS, MISSED_PEAK, NO_MAXIMUM, NONFINITE,
 # but the compiled functions here link in the kernels of maximiser.py. Its digest below
 # makes every change there an edit here as well (tests/test_quadrature.py checks it), so
 # the cached machine code of this module cannot go stale.
-MAXIMISER_SHA256 = "e79c6f1221cfd30d"
+MAXIMISER_SHA256 = "20a0da32a604ad26"
 
 NB = 512                 # quadrature nodes per batch call of ``site``
 MAX_NODES = 1 << 17      # per cluster or piece, all levels together

@@ -252,6 +252,15 @@ def _judge(xa, Ha, da, ca, xb, Hb, db, cb):
 
 
 @njit(cache=True)
+def _put(a, j, x, buf):
+    """Column j of a scan table: (x, H, H_x, H_xx) from the evaluation buffer."""
+    a[0, j] = x
+    a[1, j] = buf[0]
+    a[2, j] = buf[1]
+    a[3, j] = buf[2]
+
+
+@njit(cache=True)
 def _scan(sp, p, c, xs, depth, buf, crs, pts, stk):
     """Sorted scan points pts[0:4, :n] = (x, H, H_x, H_xx); pts[4, i] = 1 when the
     interval (x_{i-1}, x_i) holds a kink. Returns (n, max H seen, status)."""
@@ -265,10 +274,7 @@ def _scan(sp, p, c, xs, depth, buf, crs, pts, stk):
         sp(x, p, buf)
         if not _finite3(buf):
             return 0, hmax, NONFINITE
-        crs[0, j] = x
-        crs[1, j] = buf[0]
-        crs[2, j] = buf[1]
-        crs[3, j] = buf[2]
+        _put(crs, j, x, buf)
         if buf[0] > hmax:
             hmax = buf[0]
     status = 0
@@ -290,10 +296,7 @@ def _scan(sp, p, c, xs, depth, buf, crs, pts, stk):
             if not _finite3(buf):
                 return 0, hmax, NONFINITE | UNCONFINED
             lo -= 1
-            crs[0, lo] = x
-            crs[1, lo] = buf[0]
-            crs[2, lo] = buf[1]
-            crs[3, lo] = buf[2]
+            _put(crs, lo, x, buf)
             if buf[0] > hmax:
                 hmax = buf[0]
         if not okr:
@@ -305,10 +308,7 @@ def _scan(sp, p, c, xs, depth, buf, crs, pts, stk):
             if not _finite3(buf):
                 return 0, hmax, NONFINITE | UNCONFINED
             hi += 1
-            crs[0, hi] = x
-            crs[1, hi] = buf[0]
-            crs[2, hi] = buf[1]
-            crs[3, hi] = buf[2]
+            _put(crs, hi, x, buf)
             if buf[0] > hmax:
                 hmax = buf[0]
     if not done:
@@ -346,10 +346,7 @@ def _scan(sp, p, c, xs, depth, buf, crs, pts, stk):
                     sp(xm, p, buf)
                     if not _finite3(buf):
                         return 0, hmax, NONFINITE
-                    stk[0, sd] = xm
-                    stk[1, sd] = buf[0]
-                    stk[2, sd] = buf[1]
-                    stk[3, sd] = buf[2]
+                    _put(stk, sd, xm, buf)
                     if buf[0] > hmax:
                         hmax = buf[0]
                     sd += 1
