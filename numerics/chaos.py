@@ -56,7 +56,9 @@ class BatchResult:
     n_g) the per-interval growth rates; ``first``/``second`` the means of the first and
     second halves of the rates (a drift between them flags an unfinished transient);
     ``q_end`` = (1/N) sum phi(x)^2 and ``speed_end`` = (1/N) |dx/dt|^2 at the end
-    (speed ~ 0: the orbit sits on a fixed point)."""
+    (speed ~ 0: the orbit sits on a fixed point); ``x2`` (n_intervals, n_g): (1/N) sum_i
+    x_i^2 at the end of every recorded interval (its time average is the simulation's
+    Delta0 = <x_i(t)^2> of the dynamic mean field)."""
 
     gs: np.ndarray
     lam: list
@@ -66,6 +68,7 @@ class BatchResult:
     q_end: np.ndarray
     speed_end: np.ndarray
     t_total: float
+    x2: np.ndarray = None
 
 
 def lyapunov_batch(J, gs, x0=None, v0=None, t_transient=200.0, t_total=500.0, dt=0.1,
@@ -73,10 +76,12 @@ def lyapunov_batch(J, gs, x0=None, v0=None, t_transient=200.0, t_total=500.0, dt
     """Maximal Lyapunov exponent of dx/dt = -x + g J phi(x) for every g in ``gs``.
 
     Every g starts from the same x0 and v0 (drawn from ``rng`` when not given: x0 first,
-    then v0, both N(0, 1)). Classical RK4 with step ``dt`` for x and v together; the
-    transient ``t_transient`` integrates x only; then, for ``t_align``, x and v are
-    integrated and v renormalised without recording rates (lets v turn towards the
-    leading direction when that is slow, e.g. linear phi with a small spectral gap).
+    then v0, both N(0, 1)); x0 and v0 of shape (len(gs), N) give every row its own start
+    (e.g. several initial states of one network at one g: ``gs = [g] * k``). Classical
+    RK4 with step ``dt`` for x and v together; the transient ``t_transient`` integrates x
+    only; then, for ``t_align``, x and v are integrated and v renormalised without
+    recording rates (lets v turn towards the leading direction when that is slow, e.g.
+    linear phi with a small spectral gap).
     Returns a ``BatchResult``.
     """
     J = np.asarray(J, dtype=float)
@@ -94,13 +99,16 @@ def lyapunov_batch(J, gs, x0=None, v0=None, t_transient=200.0, t_total=500.0, dt
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     x0 = rng.standard_normal(N) if x0 is None else np.asarray(x0, dtype=float)
     v0 = rng.standard_normal(N) if v0 is None else np.asarray(v0, dtype=float)
-    if x0.shape != (N,) or v0.shape != (N,):
-        raise ValueError("x0 and v0 must have shape (N,)")
     B = gs.size
+    for name, a in (("x0", x0), ("v0", v0)):
+        if a.shape not in ((N,), (B, N)) or not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} must be finite with shape (N,) or (len(gs), N) = "
+                             f"({B}, {N}), got {a.shape}")
     G = gs[:, None]
     JT = np.ascontiguousarray(J.T)
-    X = np.repeat(x0[None, :], B, axis=0)
-    V = np.repeat((v0 / np.linalg.norm(v0))[None, :], B, axis=0)
+    X = np.broadcast_to(x0, (B, N)).copy()
+    V = np.broadcast_to(v0, (B, N)).copy()
+    V /= np.linalg.norm(V, axis=1)[:, None]
 
     def fx(X):
         return -X + G * (f(X) @ JT)
@@ -124,11 +132,14 @@ def lyapunov_batch(J, gs, x0=None, v0=None, t_transient=200.0, t_total=500.0, dt
         X = X + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
         bar.update()
     rates = np.empty((n_al + n_int, B))
+    x2 = np.empty((n_int, B))
     for m in range(n_al + n_int):
         for _ in range(every):
             X, V = rk4_pair(fxv, X, V, dt)
         nv = np.linalg.norm(V, axis=1)
         rates[m] = np.log(nv) / (every * dt)
+        if m >= n_al:
+            x2[m - n_al] = np.mean(X * X, axis=1)
         V = V / nv[:, None]
         bar.update(every)
     bar.close()
@@ -139,7 +150,7 @@ def lyapunov_batch(J, gs, x0=None, v0=None, t_transient=200.0, t_total=500.0, dt
     lam = [estimate(rates[:, i]) for i in range(B)]
     return BatchResult(gs, lam, rates, rates[:h].mean(axis=0), rates[h:].mean(axis=0),
                        np.mean(f(X) ** 2, axis=1), np.mean(fx(X) ** 2, axis=1),
-                       n_int * every * dt)
+                       n_int * every * dt, x2)
 
 
 def disorder_mean(ests) -> Estimate:
