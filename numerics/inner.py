@@ -85,14 +85,13 @@ def quad_workspace(nrow):
 
 
 @njit(cache=True)
-def _accumulate(sv, p, m, nodes, wts, out, hmax, raw):
+def _accumulate(sv, p, m, nodes, wts, out, hmax, raw, htop):
     """raw += sum_j w_j e^{H_j - hmax} (1, O_k, |O_k|) over the first m nodes, and
-    raw[1+2K:] = max(raw[1+2K:], |O_k|). Returns (status, largest H seen)."""
+    raw[1+2K:] = max(raw[1+2K:], |O_k|). Returns (status, max(htop, largest H seen))."""
     nrow = out.shape[0]
     k = nrow - 3
     sv(nodes[:m], p, out[:, :m])
     status = 0
-    htop = -np.inf
     for j in range(m):
         hj = out[0, j]
         if not np.isfinite(hj):
@@ -170,6 +169,42 @@ def _level_ratio(lev, level):
 
 
 @njit(cache=True)
+def _store_level(lev, level, raw, spacing, k):
+    """lev[level % 3] = this level's sums: the 1 + 2K weighted sums times the node
+    spacing (the rule's common factor), the K running maxima of |O_k| as they are."""
+    for q in range(1 + 2 * k):
+        lev[level % 3, q] = raw[q] * spacing
+    for q in range(1 + 2 * k, 1 + 3 * k):
+        lev[level % 3, q] = raw[q]
+
+
+@njit(cache=True)
+def _level_done(lev, level, k, rtol, zref, err, regular, slow_rule, rprev, total):
+    """Whether to stop after a level has been stored: (stop, status bits, ratio).
+
+    Stops when ``_converged``; with SLOW when the successive differences
+    d_l = |I_l - I_(l-1)| fall algebraically (a kink inside the piece), judged by
+    r = d_l / d_(l-1): slow_rule 1 (trapezoid) a steady r in (0.03, 0.6) from level 3
+    on, slow_rule 2 (tanh-sinh, where a resolved smooth piece gains orders of magnitude
+    per level) two ratios above 0.02 from level 4 on, slow_rule 0 never; with
+    NOT_CONVERGED when the node budget is spent. The returned ratio is the next rprev."""
+    rel, ok = _converged(lev, level, k, rtol, zref, err, regular)
+    if ok:
+        return True, 0, rprev
+    r = rprev
+    if level >= 2:
+        r = _level_ratio(lev, level)
+        if slow_rule == 1 and level >= 3 and 0.03 < r < 0.6 and 0.03 < rprev < 0.6 \
+                and 0.5 < r / rprev < 2.0:
+            return True, SLOW, r
+        if slow_rule == 2 and level >= 4 and r > 0.02 and rprev > 0.02:
+            return True, SLOW, r
+    if total * 2 > MAX_NODES:
+        return True, NOT_CONVERGED, r
+    return False, 0, r
+
+
+@njit(cache=True)
 def _finish(lev, level, k, acc, err):
     """Copy the last level's sums into acc; with fewer than three levels there is no error
     estimate, so the errors of the 1 + k integrals are set to inf."""
@@ -223,10 +258,8 @@ def _trapezoid(sp, sv, p, xl, xr, h0, hmax, rtol, zref, qw, found):
             for i in range(m):
                 nodes[i] = first + (j + i) * stride
                 wts[i] = 1.0
-            s, ht = _accumulate(sv, p, m, nodes, wts, out, hmax, raw)
+            s, htop = _accumulate(sv, p, m, nodes, wts, out, hmax, raw, htop)
             status |= s
-            if ht > htop:
-                htop = ht
             if s != 0:
                 return status, htop, 0
             if keep and level <= 2:
@@ -237,10 +270,7 @@ def _trapezoid(sp, sv, p, xl, xr, h0, hmax, rtol, zref, qw, found):
                     kc[idx] = out[2, i]
             j += m
         total += count
-        for q in range(1 + 2 * k):
-            lev[level % 3, q] = raw[q] * step
-        for q in range(1 + 2 * k, 1 + 3 * k):
-            lev[level % 3, q] = raw[q]
+        _store_level(lev, level, raw, step, k)
         if level == 2 and keep:
             cand = np.empty(MAX_FOUND, dtype=np.int64)
             nc = _find_kinks(xl, step, kd, kc, 4 * n0 + 1, cand)
@@ -256,18 +286,9 @@ def _trapezoid(sp, sv, p, xl, xr, h0, hmax, rtol, zref, qw, found):
                         nf += 1
             if nf > 0:
                 return status | SLOW, htop, nf
-        rel, ok = _converged(lev, level, k, rtol, zref, err, True)
-        if ok:
-            break
-        if level >= 2:
-            r = _level_ratio(lev, level)
-            if level >= 3 and 0.03 < r < 0.6 and 0.03 < rprev < 0.6 and \
-                    0.5 < r / rprev < 2.0:
-                status |= SLOW
-                break
-            rprev = r
-        if total * 2 > MAX_NODES:
-            status |= NOT_CONVERGED
+        stop, s, rprev = _level_done(lev, level, k, rtol, zref, err, True, 1, rprev, total)
+        status |= s
+        if stop:
             break
         level += 1
         step *= 0.5
@@ -309,41 +330,19 @@ def _tanh_sinh(sv, p, a, b, hmax, rtol, zref, allow_slow, qw):
                     nodes[m] = x
                     wts[m] = w
                     m += 1
-                if m == NB:
-                    s, ht = _accumulate(sv, p, m, nodes, wts, out, hmax, raw)
-                    status |= s
-                    if ht > htop:
-                        htop = ht
-                    if s != 0:
-                        return status, htop
-                    total += m
-                    m = 0
+            if m == NB or (m > 0 and idx == kmax):
+                s, htop = _accumulate(sv, p, m, nodes, wts, out, hmax, raw, htop)
+                status |= s
+                if s != 0:
+                    return status, htop
+                total += m
+                m = 0
             idx += 1
-        if m > 0:
-            s, ht = _accumulate(sv, p, m, nodes, wts, out, hmax, raw)
-            status |= s
-            if ht > htop:
-                htop = ht
-            if s != 0:
-                return status, htop
-            total += m
-        for q in range(1 + 2 * k):
-            lev[level % 3, q] = raw[q] * h
-        for q in range(1 + 2 * k, 1 + 3 * k):
-            lev[level % 3, q] = raw[q]
-        rel, ok = _converged(lev, level, k, rtol, zref, err, False)
-        if ok:
-            break
-        if level >= 2:
-            r = _level_ratio(lev, level)
-            # smooth pieces gain orders of magnitude per level once resolved: two
-            # ratios above 0.02 from level 4 on mean a kink inside the piece
-            if level >= 4 and r > 0.02 and rprev > 0.02 and allow_slow:
-                status |= SLOW
-                break
-            rprev = r
-        if total * 2 > MAX_NODES:
-            status |= NOT_CONVERGED
+        _store_level(lev, level, raw, h, k)
+        stop, s, rprev = _level_done(lev, level, k, rtol, zref, err, False,
+                                     2 if allow_slow else 0, rprev, total)
+        status |= s
+        if stop:
             break
         level += 1
         h *= 0.5
