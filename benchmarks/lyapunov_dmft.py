@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import time
@@ -50,11 +49,12 @@ def save(db: dict) -> None:
 
 
 def _mean_err(values, errs):
-    """Mean of per-item estimates; error = max(propagated, standard error of the spread)."""
-    v, e = np.asarray(values, float), np.asarray(errs, float)
-    prop = math.sqrt(np.sum(e ** 2)) / v.size
-    spread = float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
-    return float(v.mean()), max(prop, spread)
+    """Equal-weight mean of per-item estimates (``numerics.chaos.disorder_mean``): error
+    = max(propagated, standard error of the spread)."""
+    from numerics.chaos import disorder_mean
+    from numerics.stats import Estimate
+    d = disorder_mean([Estimate(float(v), float(e)) for v, e in zip(values, errs)])
+    return d.mean, d.err
 
 
 def run_unit(N: int, seed: int, inits: int, p: dict) -> dict:
