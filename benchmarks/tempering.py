@@ -12,7 +12,11 @@ finite-beta replica-symmetric q (``numerics.validate.replica_theory``) is listed
 comparison.
 
     python benchmarks/tempering.py [--N 250] [--steps 50000]
+    python benchmarks/tempering.py --N 500 --points 0.3:0.95 --samplers tempering --J-seeds 1 2 3
     python benchmarks/tempering.py --report        # markdown from the JSON
+
+``--J-seeds`` repeats the runs on other coupling matrices (J from seed s); the report then
+adds the J-to-J table: per J the two starts, and the mean over J against RS.
 
 Writes benchmarks/results/tempering.json (one entry per (N, gamma, g, sampler, start),
 saved as each finishes; existing entries are skipped) and docs/tempering.md (generated; text
@@ -54,6 +58,12 @@ def ladder(N):
     return np.concatenate([parts[0]] + [p[1:] for p in parts[1:]])
 
 
+def run_key(N, gamma, g, smp, start, seed=0):
+    """JSON key of one run; J seed 0 keeps the historical key without a suffix."""
+    k = f"{N}/{gamma}/{g}/{smp}/{start}"
+    return k if seed == 0 else f"{k}/J{seed}"
+
+
 def load():
     if os.path.exists(OUT):
         with open(OUT) as fh:
@@ -71,7 +81,9 @@ def save(db):
 def one(N, gamma, g, sampler, start, steps, burn, seed):
     k = builtin_kernels("tanh")
     J = couplings(N, gamma, rng=np.random.default_rng(seed))
-    rng = np.random.default_rng(1000 + seed + int(10 * start))
+    # J seed 0 keeps the stream of the first runs; other J get their own (seed, start) stream
+    rng = np.random.default_rng(1000 + seed + int(10 * start) if seed == 0
+                                else [seed, int(10 * start), 1000])
     t0 = time.perf_counter()
     if sampler == "tempering":
         betas = ladder(N)
@@ -114,7 +126,8 @@ def report(db) -> str:
          "τ_q: integrated autocorrelation time in steps (a lower bound, and the error too, when "
          "it approaches steps/4). Tempering: ladder β = 30 … 1000 (ratio ≈ 1 + √(2/N)), "
          "exchanges every 10 steps, 2 walker sets.", "", "![q against beta](tempering.png)", ""]
-    keys = sorted({(r["N"], r["gamma"], r["g"]) for r in db["runs"].values()})
+    keys = sorted({(r["N"], r["gamma"], r["g"]) for r in db["runs"].values()
+                   if r.get("seed", 0) == 0})
     for N, gamma, g in keys:
         th = db.get("theory", {}).get(f"{gamma}/{g}", {})
         L += [f"## N = {N}, γ = {gamma:g}, g = {g:g}", "",
@@ -144,7 +157,66 @@ def report(db) -> str:
                          f"exchange acceptance {min(acc):.2f} … {max(acc):.2f}, "
                          f"round trips {r['tempering']['round_trips']}.")
         L.append("")
+    L += j_table(db)
     return "\n".join(L)
+
+
+def per_j(db, N, gamma, g, seed):
+    """q per shown beta on one J from the two tempering starts: their mean, an error that
+    covers both their errors and half their difference, and the starts' disagreement in
+    sigma. None when a start is missing."""
+    rr = [db["runs"].get(run_key(N, gamma, g, "tempering", s, seed)) for s in STARTS]
+    if any(r is None for r in rr):
+        return None
+    out = {}
+    for b in SHOWN:
+        q0, q1 = (r["points"][f"{b:g}"]["q"] for r in rr)
+        comb = math.hypot(q0["err"], q1["err"])
+        out[b] = (0.5 * (q0["mean"] + q1["mean"]), max(0.5 * comb, 0.5 * abs(q0["mean"] - q1["mean"])),
+                  (q0["mean"] - q1["mean"]) / comb)
+    return out
+
+
+def j_table(db) -> list:
+    """Tempering on several J per (N, gamma, g): the sample-to-sample spread of q and the
+    mean over J (error = standard deviation over J / sqrt(number of J)) against RS."""
+    groups = sorted({(r["N"], r["gamma"], r["g"]) for r in db["runs"].values()
+                     if r["sampler"] == "tempering" and r.get("seed", 0) != 0})
+    if not groups:
+        return []
+    L = ["## Several J: tempering, mean of the two starts per J", "",
+         "Per J: mean of the two starts ± max(half their combined error, half their "
+         "difference), with the starts' disagreement in σ. Mean over J: ± standard deviation "
+         "over J / √(number of J), or the root-mean-square per-J error / √(number of J) when that is "
+         "larger. z = (mean over J − RS) / error.", ""]
+    for N, gamma, g in groups:
+        seeds = sorted({r.get("seed", 0) for r in db["runs"].values()
+                        if (r["N"], r["gamma"], r["g"], r["sampler"]) == (N, gamma, g, "tempering")})
+        rows = {s: per_j(db, N, gamma, g, s) for s in seeds}
+        rows = {s: v for s, v in rows.items() if v is not None}
+        th = db.get("theory", {}).get(f"{gamma}/{g}", {})
+        L += [f"### N = {N}, γ = {gamma:g}, g = {g:g} ({len(rows)} J)", "",
+              "| J seed | " + " | ".join(f"q (β = {b:g}) | Δ starts" for b in SHOWN) + " |",
+              "|---|" + "---|---|" * len(SHOWN)]
+        for s, v in rows.items():
+            L.append(f"| {s} | " + " | ".join(f"{v[b][0]:.5f} ± {v[b][1]:.5f} | {v[b][2]:+.1f}"
+                                              for b in SHOWN) + " |")
+        if len(rows) >= 2:
+            cells = []
+            for b in SHOWN:
+                m = np.array([v[b][0] for v in rows.values()])
+                e = np.array([v[b][1] for v in rows.values()])
+                mean = m.mean()
+                err = max(m.std(ddof=1), math.sqrt(np.mean(e ** 2))) / math.sqrt(len(m))
+                t = th.get(f"{b:g}")
+                z = "" if t is None else f", z = {(mean - t) / err:+.1f}"
+                cells.append(f"**{mean:.5f} ± {err:.5f}** | RS {t:.5f}{z}" if t is not None
+                             else f"**{mean:.5f} ± {err:.5f}** | —")
+            L.append("| mean over J | " + " | ".join(cells) + " |")
+            bad = {f"{b:g}": sum(abs(v[b][2]) > 3 for v in rows.values()) for b in SHOWN}
+            L.append(f"\nJ whose two starts differ by more than 3σ, per β: {bad}.")
+        L.append("")
+    return L
 
 
 def figure(db, path):
@@ -157,6 +229,7 @@ def figure(db, path):
     Ns = sorted({r["N"] for r in db["runs"].values()})
     fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 4), squeeze=False)
     bs = np.array(SHOWN)
+    runs = {k: r for k, r in db["runs"].items() if r.get("seed", 0) == 0}
     for ax, (gamma, g) in zip(axes[0], groups):
         th = db.get("theory", {}).get(f"{gamma}/{g}", {})
         tq = [th.get(f"{b:g}") for b in SHOWN]
@@ -165,7 +238,7 @@ def figure(db, path):
         for iN, N in enumerate(Ns):
             for smp, mk in (("plain", "o"), ("tempering", "s")):
                 for s, fill in zip(STARTS, ("none", "full")):
-                    r = db["runs"].get(f"{N}/{gamma}/{g}/{smp}/{s}")
+                    r = runs.get(run_key(N, gamma, g, smp, s))
                     if r is None:
                         continue
                     m = [r["points"][f"{b:g}"]["q"]["mean"] for b in SHOWN]
@@ -195,6 +268,8 @@ def main(argv=None):
     ap.add_argument("--burn", type=int, default=None, help="default steps // 4")
     ap.add_argument("--points", default=None, help="e.g. '0:1.2,0.3:0.82' (gamma:g); default all")
     ap.add_argument("--samplers", nargs="+", default=["plain", "tempering"])
+    ap.add_argument("--J-seeds", dest="jseeds", type=int, nargs="+", default=[0],
+                    help="coupling-matrix seeds (default 0, the historical single J)")
     ap.add_argument("--report", action="store_true")
     a = ap.parse_args(argv)
     db = load()
@@ -212,12 +287,12 @@ def main(argv=None):
                     fresh = load()
                     fresh.setdefault("theory", {})[tk] = db["theory"][tk]
                     save(fresh)
-                for smp in a.samplers:
-                    for s in STARTS:
-                        key = f"{N}/{gamma}/{g}/{smp}/{s}"
+                for js, smp, s in ((j, m, s) for j in a.jseeds for m in a.samplers
+                                   for s in STARTS):
+                        key = run_key(N, gamma, g, smp, s, js)
                         if key in load()["runs"]:
                             continue
-                        r = one(N, gamma, g, smp, s, a.steps, burn, seed=0)
+                        r = one(N, gamma, g, smp, s, a.steps, burn, seed=js)
                         fresh = load()
                         fresh["runs"][key] = r
                         save(fresh)
