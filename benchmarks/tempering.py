@@ -177,23 +177,48 @@ def per_j(db, N, gamma, g, seed):
     return out
 
 
-def j_table(db) -> list:
-    """Tempering on several J per (N, gamma, g): the sample-to-sample spread of q and the
-    mean over J (error = standard deviation over J / sqrt(number of J)) against RS."""
+def j_groups(db) -> dict:
+    """Tempering on several J per (N, gamma, g): {(N, gamma, g): {"rows": {seed: per_j},
+    "mean": {beta: (mean over J, error, combined start disagreement)}}}. The error is the
+    standard deviation over J / sqrt(number of J), or the root-mean-square per-J error /
+    sqrt(number of J) when that is larger; the combined start disagreement is
+    sum_J Delta_J / sqrt(number of J), a standard normal variable if every J is equilibrated
+    (a one-signed bias of the starts shows up here before it shows on any single J)."""
     groups = sorted({(r["N"], r["gamma"], r["g"]) for r in db["runs"].values()
                      if r["sampler"] == "tempering" and r.get("seed", 0) != 0})
-    if not groups:
-        return []
-    L = ["## Several J: tempering, mean of the two starts per J", "",
-         "Per J: mean of the two starts ± max(half their combined error, half their "
-         "difference), with the starts' disagreement in σ. Mean over J: ± standard deviation "
-         "over J / √(number of J), or the root-mean-square per-J error / √(number of J) when that is "
-         "larger. z = (mean over J − RS) / error.", ""]
+    out = {}
     for N, gamma, g in groups:
         seeds = sorted({r.get("seed", 0) for r in db["runs"].values()
                         if (r["N"], r["gamma"], r["g"], r["sampler"]) == (N, gamma, g, "tempering")})
         rows = {s: per_j(db, N, gamma, g, s) for s in seeds}
         rows = {s: v for s, v in rows.items() if v is not None}
+        mean = {}
+        if len(rows) >= 2:
+            for b in SHOWN:
+                m = np.array([v[b][0] for v in rows.values()])
+                e = np.array([v[b][1] for v in rows.values()])
+                d = np.array([v[b][2] for v in rows.values()])
+                err = max(m.std(ddof=1), math.sqrt(np.mean(e ** 2))) / math.sqrt(len(m))
+                mean[b] = (m.mean(), err, d.sum() / math.sqrt(len(d)))
+        out[(N, gamma, g)] = {"rows": rows, "mean": mean}
+    return out
+
+
+def j_table(db) -> list:
+    """Markdown for j_groups: per-J q, the mean over J against RS, the combined start
+    disagreement and, where two or more sizes have several J, q(N) = q_inf + c / N through
+    the J means (weighted least squares; with two sizes an exact fit without a test)."""
+    groups = j_groups(db)
+    if not groups:
+        return []
+    L = ["## Several J: tempering, mean of the two starts per J", "",
+         "Per J: mean of the two starts ± max(half their combined error, half their "
+         "difference), with the starts' disagreement Δ in σ. Mean over J: ± standard deviation "
+         "over J / √(number of J), or the root-mean-square per-J error / √(number of J) when that is "
+         "larger. z = (mean over J − RS) / error. ΣΔ/√n: the starts' disagreements summed "
+         "over J / √(number of J), standard normal if every J is equilibrated.", ""]
+    for (N, gamma, g), G in groups.items():
+        rows, mean = G["rows"], G["mean"]
         th = db.get("theory", {}).get(f"{gamma}/{g}", {})
         L += [f"### N = {N}, γ = {gamma:g}, g = {g:g} ({len(rows)} J)", "",
               "| J seed | " + " | ".join(f"q (β = {b:g}) | Δ starts" for b in SHOWN) + " |",
@@ -201,26 +226,48 @@ def j_table(db) -> list:
         for s, v in rows.items():
             L.append(f"| {s} | " + " | ".join(f"{v[b][0]:.5f} ± {v[b][1]:.5f} | {v[b][2]:+.1f}"
                                               for b in SHOWN) + " |")
-        if len(rows) >= 2:
+        if mean:
             cells = []
             for b in SHOWN:
-                m = np.array([v[b][0] for v in rows.values()])
-                e = np.array([v[b][1] for v in rows.values()])
-                mean = m.mean()
-                err = max(m.std(ddof=1), math.sqrt(np.mean(e ** 2))) / math.sqrt(len(m))
+                m, err, _ = mean[b]
                 t = th.get(f"{b:g}")
-                z = "" if t is None else f", z = {(mean - t) / err:+.1f}"
-                cells.append(f"**{mean:.5f} ± {err:.5f}** | RS {t:.5f}{z}" if t is not None
-                             else f"**{mean:.5f} ± {err:.5f}** | —")
+                cells.append(f"**{m:.5f} ± {err:.5f}** | RS {t:.5f}, z = {(m - t) / err:+.1f}"
+                             if t is not None else f"**{m:.5f} ± {err:.5f}** | —")
             L.append("| mean over J | " + " | ".join(cells) + " |")
+            L.append("| ΣΔ/√n | " + " | ".join(f" | {mean[b][2]:+.1f}" for b in SHOWN) + " |")
             bad = {f"{b:g}": sum(abs(v[b][2]) > 3 for v in rows.values()) for b in SHOWN}
             L.append(f"\nJ whose two starts differ by more than 3σ, per β: {bad}.")
+        L.append("")
+    for gamma, g in sorted({(k[1], k[2]) for k, G in groups.items() if G["mean"]}):
+        sizes = sorted(k[0] for k, G in groups.items() if G["mean"] and k[1:] == (gamma, g))
+        if len(sizes) < 2:
+            continue
+        th = db.get("theory", {}).get(f"{gamma}/{g}", {})
+        L += [f"### q(N) = q_inf + c / N through the J means, γ = {gamma:g}, g = {g:g} "
+              f"(N = {', '.join(map(str, sizes))})", "",
+              "| β | q_inf | RS | z | χ² (dof) |", "|---|---|---|---|---|"]
+        for b in SHOWN:
+            ms = [groups[(N, gamma, g)]["mean"][b] for N in sizes]
+            x = np.array([1.0 / N for N in sizes])
+            y = np.array([m[0] for m in ms])
+            w = 1.0 / np.array([m[1] for m in ms]) ** 2
+            A = np.vstack([np.ones_like(x), x]).T
+            cov = np.linalg.inv(A.T @ (A * w[:, None]))
+            coef = cov @ (A.T @ (w * y))
+            chi2 = float(np.sum(w * (y - A @ coef) ** 2))
+            dof = len(sizes) - 2
+            t = th.get(f"{b:g}")
+            qi, qe = coef[0], math.sqrt(cov[0, 0])
+            L.append(f"| {b:g} | {qi:.5f} ± {qe:.5f} | "
+                     + (f"{t:.5f} | {(qi - t) / qe:+.1f}" if t is not None else "— | ")
+                     + (f" | {chi2:.2f} ({dof})" if dof else " | exact (0)") + " |")
         L.append("")
     return L
 
 
 def figure(db, path):
-    """q against beta per (N, gamma, g): both starts of each sampler and the RS solution."""
+    """q against beta per (N, gamma, g): both starts of each sampler on J seed 0, the mean
+    over J where several J were run, and the RS solution."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -230,6 +277,7 @@ def figure(db, path):
     fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 4), squeeze=False)
     bs = np.array(SHOWN)
     runs = {k: r for k, r in db["runs"].items() if r.get("seed", 0) == 0}
+    jg = j_groups(db)
     for ax, (gamma, g) in zip(axes[0], groups):
         th = db.get("theory", {}).get(f"{gamma}/{g}", {})
         tq = [th.get(f"{b:g}") for b in SHOWN]
@@ -248,6 +296,13 @@ def figure(db, path):
                                 color=f"C{2 * iN + (smp == 'tempering')}",
                                 mfc="none" if fill == "none" else None,
                                 label=f"{smp}, N = {N}, start {s}")
+        for iN, N in enumerate(Ns):  # several-J means (tempering, both starts per J)
+            mean = jg.get((N, gamma, g), {}).get("mean")
+            if mean:
+                ax.errorbar(bs * (1 + 0.015 * iN), [mean[b][0] for b in SHOWN],
+                            yerr=[mean[b][1] for b in SHOWN], fmt="D-", ms=6, lw=0.8,
+                            capsize=3, color=f"C{6 + iN}",
+                            label=f"tempering, N = {N}, mean of {len(jg[(N, gamma, g)]['rows'])} J")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("β")
