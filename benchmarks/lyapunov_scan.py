@@ -2,7 +2,7 @@
 for gamma in {0, 0.5} and N = 500 ... 4000, against the lines g (1 + gamma) = 1 and
 g sqrt(1 + gamma) = 1.
 
-    python benchmarks/lyapunov_scan.py run [--Ns 500 1000 2000] [--seeds 4 4 3] [--gammas 0.5]
+    python benchmarks/lyapunov_scan.py run [--Ns 500 1000 2000] [--seeds 4 4 3] [--gammas 0.5] [--start 0]
     python benchmarks/lyapunov_scan.py checks        # dt and t_transient comparisons
     python benchmarks/lyapunov_scan.py inits [--N 1000] [--seeds 4] [--inits 1 2]   # other initial states
     python benchmarks/lyapunov_scan.py report        # -> results/lyapunov_scan.{json,md}, docs/lyapunov.png
@@ -74,7 +74,7 @@ def cmd_run(a):
                         "threads": os.environ.get("OPENBLAS_NUM_THREADS", "?"),
                         "params": PARAMS, "grids": {str(k): v for k, v in GRIDS.items()}}
     for N, ns in zip(a.Ns, a.seeds):
-        for s in range(ns):
+        for s in range(a.start, ns):
             for gamma, gs in GRIDS.items():
                 if a.gammas and gamma not in a.gammas:
                     continue
@@ -204,11 +204,13 @@ def cmd_report(a):
                 zc = zero_crossing(s.gs, s.mean, s.mean_err, which="last", n_side=2)
                 ent["crossing"] = zc.as_dict()
                 rows.append((N, zc.g, zc.err))
-                cell = (f"{zc.g:.4f} ± {zc.err:.4f} | [{zc.lo:.4f}, {zc.hi:.4f}] | "
-                        f"{zc.bracket[0]}-{zc.bracket[1]} | {zc.n_sign_changes}")
+                flag = "" if zc.inside else " (outside the bracket)"
+                cell = (f"{zc.g:.4f} ± {zc.err:.4f}{flag} | [{zc.lo:.4f}, {zc.hi:.4f}] | "
+                        f"{zc.bracket[0]}-{zc.bracket[1]} | {zc.n_sign_changes} | "
+                        f"{zc.chi2:.1f} ({zc.dof})")
             except ValueError as e:
                 ent["crossing_error"] = str(e)
-                cell = f"not resolved: {e} | | | "
+                cell = f"not resolved: {e} | | | | "
             pos = s.mean > 2 * s.mean_err
             i0 = next((i for i in range(pos.size) if pos[i:].all()), None)
             onset = ("none" if i0 is None else
@@ -222,8 +224,9 @@ def cmd_report(a):
                         ms=3, capsize=2, label=f"N = {N} ({len(s.seeds)} J)")
             analysis[f"{gamma}/{N}"] = ent
         md += ["", "Crossing of the averaged lambda (last sign change):", "",
-               "| N | g* ± err | 95 % CI | bracket | sign changes | lambda > 2 sigma from g in "
-               "| 1/max Re eig J: mean (range) | CPU s |", "|---|---|---|---|---|---|---|---|"]
+               "| N | g* ± err | 95 % CI | bracket | sign changes | line chi2 (dof) "
+               "| lambda > 2 sigma from g in | 1/max Re eig J: mean (range) | CPU s |",
+               "|---|---|---|---|---|---|---|---|---|"]
         md += cross_md
         ext = {}
         if len(rows) >= 2:
@@ -288,6 +291,9 @@ def main():
     r.add_argument("--Ns", type=int, nargs="+", default=[500, 1000, 2000])
     r.add_argument("--seeds", type=int, nargs="+", default=[4, 4, 3])
     r.add_argument("--gammas", type=float, nargs="+", default=None)
+    r.add_argument("--start", type=int, default=0,
+                   help="first network seed (run seeds start .. seeds-1), to split one size "
+                        "over processes")
     sub.add_parser("checks")
     i = sub.add_parser("inits")
     i.add_argument("--N", type=int, default=1000)

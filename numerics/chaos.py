@@ -268,7 +268,11 @@ class ZeroCrossing:
     ``lo``, ``hi``: Fieller confidence interval at ``level`` (the gains where the fitted
     line is compatible with 0), statistical only; ``err``: delta-method standard error;
     ``bracket``: the two grid points around the sign change; ``n_sign_changes`` > 1
-    means lambda crosses zero more than once in the range (``which`` says which is used)."""
+    means lambda crosses zero more than once in the range (``which`` says which is used).
+    ``chi2`` with ``dof`` = (number of fitted points) - 2 measures how well a straight line
+    describes those points (dof = 0: exact, no check); ``inside``: whether g* lies within
+    ``bracket`` (False when a noisy point makes the sign change but the line through its
+    neighbours crosses elsewhere)."""
 
     g: float
     err: float
@@ -279,6 +283,12 @@ class ZeroCrossing:
     slope_err: float
     bracket: tuple
     n_sign_changes: int
+    chi2: float = 0.0
+    dof: int = 0
+
+    @property
+    def inside(self) -> bool:
+        return self.bracket[0] <= self.g <= self.bracket[1]
 
     def as_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else float(v) if isinstance(v, float) else v)
@@ -292,7 +302,8 @@ def zero_crossing(gs, lam, err, level=0.95, n_side=1, which="first") -> ZeroCros
     (``which='first'``) or the highest (``which='last'``: the onset of positive lambda
     when lambda lingers near 0, e.g. on limit cycles, before turning positive); a
     weighted least-squares line lam = a + b (g - g_c) is fitted to the ``n_side`` points
-    on each side (g_c their mean); g* = g_c - a/b. The interval is Fieller's: the set of
+    on each side (g_c their mean); g* = g_c - a/b, chi2 = sum w (lam - a - b (g - g_c))^2.
+    The interval is Fieller's: the set of
     g with (a + b (g - g_c))^2 <= z^2 Var(a + b (g - g_c)); it is bounded only when the
     slope is significant (b^2 > z^2 Var b), otherwise ValueError.
     Raises ValueError when lam does not change sign in the range.
@@ -340,9 +351,10 @@ def zero_crossing(gs, lam, err, level=0.95, n_side=1, which="first") -> ZeroCros
                          f"{level}: the crossing near g = {gc + t:.4g} has no bounded interval")
     r = math.sqrt(disc)
     lo, hi = sorted(((-Bq - r) / A, (-Bq + r) / A))
+    chi2 = float(np.sum(w * (y - a - b * (x - gc)) ** 2))
     return ZeroCrossing(float(gc + t), float(err_t), float(gc + lo), float(gc + hi), level,
                         float(b), float(math.sqrt(Vbb)), (float(gs[i]), float(gs[i + 1])),
-                        int(changes.size))
+                        int(changes.size), chi2, int(x.size - 2))
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,25 @@ def test_zero_crossing_exact_line():
     assert z.lo < 1.0371 < z.hi and z.hi - z.lo < 1e-4
     assert z.bracket == (1.0, 1.1) and z.n_sign_changes == 1
     assert abs(z.slope - 0.7) < 1e-9
+    assert z.dof == 0 and z.chi2 < 1e-12 and z.inside
     z2 = zero_crossing(gs, lam, np.full(6, 1e-6), n_side=3)
     assert abs(z2.g - 1.0371) < 1e-12
+    assert z2.dof == 4 and z2.chi2 < 1e-6
+
+
+def test_zero_crossing_chi2_and_outside_bracket():
+    """chi2 is the weighted residual sum of the fitted line, computed here independently;
+    a low outlier that makes the last sign change gives a crossing outside the bracket."""
+    gs = np.array([0.72, 0.76, 0.80, 0.84, 0.88])
+    lam = np.array([-0.0001, 0.0002, -0.0011, 0.0064, 0.0097])
+    err = np.array([0.0006, 0.0009, 0.0032, 0.0017, 0.0008])
+    z = zero_crossing(gs, lam, err, which="last", n_side=2)
+    assert z.bracket == (0.80, 0.84) and z.dof == 2
+    x, y, w = gs[1:], lam[1:], 1 / err[1:] ** 2
+    coef = np.polyfit(x, y, 1, w=np.sqrt(w))
+    assert abs(z.chi2 - np.sum(w * (y - np.polyval(coef, x)) ** 2)) < 1e-9
+    assert abs(z.g - (-coef[1] / coef[0])) < 1e-12
+    assert not z.inside and z.g < 0.80
 
 
 @pytest.mark.parametrize("n_side", [1, 2])
