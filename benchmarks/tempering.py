@@ -36,9 +36,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from numerics.chaos import disorder_mean, extrapolate  # noqa: E402
 from numerics.couplings import couplings  # noqa: E402
 from numerics.langevin import LangevinSampler  # noqa: E402
 from numerics.tempering import TemperingSampler, geometric_ladder  # noqa: E402
+from numerics.stats import Estimate  # noqa: E402
 from numerics.transfer import builtin_kernels  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -179,9 +181,9 @@ def per_j(db, N, gamma, g, seed):
 
 def j_groups(db) -> dict:
     """Tempering on several J per (N, gamma, g): {(N, gamma, g): {"rows": {seed: per_j},
-    "mean": {beta: (mean over J, error, combined start disagreement)}}}. The error is the
-    standard deviation over J / sqrt(number of J), or the root-mean-square per-J error /
-    sqrt(number of J) when that is larger; the combined start disagreement is
+    "mean": {beta: (mean over J, error, combined start disagreement)}}}. Mean and error are
+    ``numerics.chaos.disorder_mean`` (equal weights; the larger of the standard error over J
+    and the propagated per-J errors); the combined start disagreement is
     sum_J Delta_J / sqrt(number of J), a standard normal variable if every J is equilibrated
     (a one-signed bias of the starts shows up here before it shows on any single J)."""
     groups = sorted({(r["N"], r["gamma"], r["g"]) for r in db["runs"].values()
@@ -195,11 +197,9 @@ def j_groups(db) -> dict:
         mean = {}
         if len(rows) >= 2:
             for b in SHOWN:
-                m = np.array([v[b][0] for v in rows.values()])
-                e = np.array([v[b][1] for v in rows.values()])
+                dm = disorder_mean([Estimate(v[b][0], v[b][1]) for v in rows.values()])
                 d = np.array([v[b][2] for v in rows.values()])
-                err = max(m.std(ddof=1), math.sqrt(np.mean(e ** 2))) / math.sqrt(len(m))
-                mean[b] = (m.mean(), err, d.sum() / math.sqrt(len(d)))
+                mean[b] = (dm.mean, dm.err, d.sum() / math.sqrt(len(d)))
         out[(N, gamma, g)] = {"rows": rows, "mean": mean}
     return out
 
@@ -248,19 +248,11 @@ def j_table(db) -> list:
               "| β | q_inf | RS | z | χ² (dof) |", "|---|---|---|---|---|"]
         for b in SHOWN:
             ms = [groups[(N, gamma, g)]["mean"][b] for N in sizes]
-            x = np.array([1.0 / N for N in sizes])
-            y = np.array([m[0] for m in ms])
-            w = 1.0 / np.array([m[1] for m in ms]) ** 2
-            A = np.vstack([np.ones_like(x), x]).T
-            cov = np.linalg.inv(A.T @ (A * w[:, None]))
-            coef = cov @ (A.T @ (w * y))
-            chi2 = float(np.sum(w * (y - A @ coef) ** 2))
-            dof = len(sizes) - 2
+            e = extrapolate(sizes, [m[0] for m in ms], [m[1] for m in ms], power=1.0)
             t = th.get(f"{b:g}")
-            qi, qe = coef[0], math.sqrt(cov[0, 0])
-            L.append(f"| {b:g} | {qi:.5f} ± {qe:.5f} | "
-                     + (f"{t:.5f} | {(qi - t) / qe:+.1f}" if t is not None else "— | ")
-                     + (f" | {chi2:.2f} ({dof})" if dof else " | exact (0)") + " |")
+            L.append(f"| {b:g} | {e.y_inf:.5f} ± {e.err:.5f} | "
+                     + (f"{t:.5f} | {(e.y_inf - t) / e.err:+.1f}" if t is not None else "— | ")
+                     + (f" | {e.chi2:.2f} ({e.dof})" if e.dof else " | exact (0)") + " |")
         L.append("")
     return L
 
