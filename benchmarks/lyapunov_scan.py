@@ -303,6 +303,10 @@ def main():
     a = ap.parse_args()
     if a.cmd == "run" and len(a.Ns) != len(a.seeds):
         ap.error("--Ns and --seeds must have the same length")
+    if a.cmd == "run" and not 0 <= a.start < max(a.seeds):
+        ap.error(f"--start must be in [0, {max(a.seeds)}) so that some seed is run, got {a.start}")
+    if a.cmd == "run" and a.gammas and not set(a.gammas) <= set(GRIDS):
+        ap.error(f"--gammas must be among {sorted(GRIDS)} (the scan's grids), got {a.gammas}")
     {"run": cmd_run, "checks": cmd_checks, "inits": cmd_inits, "report": cmd_report}[a.cmd](a)
 
 
