@@ -32,7 +32,8 @@ def test_critical_manifold_closed_form(landau):
     for gv in (0.3, -0.3):
         gq, amp, info = g_q("tanh", gv, g_guess=1 / math.sqrt(1 + gv))
         exact = float(landau.g_c.subs({c1: 1, gamma: sp.Rational(str(gv))}))
-        # the 1e-12 target (measured 1.7e-13 and 7.0e-13 for gamma = 0.3, -0.3)
+        # the 1e-12 target (measured 1.4e-13 and 2.4e-13 for gamma = 0.3, -0.3 with the
+        # default 25-digit polish of g(q); 1.5e-12 at gamma = -0.3 without it)
         assert abs(gq - exact) < 1e-12 and info["extrapolation_error"] < 1e-11
 
 
@@ -70,11 +71,49 @@ def test_amplitude_matches_numerical_extrapolation(phi, gv):
     from numerics.transition import amplitude_landau, g_q
     gq_l, amp_l, _ = amplitude_landau(phi, gv, digits=20)
     gq, amp, info = g_q(phi, gv, g_guess=float(gq_l))
-    assert abs(float(gq_l) - gq) < 1e-12          # measured 2.6e-15 (erf), 1.7e-13, 7.0e-13
+    assert info["polish_digits"] == 25
+    assert abs(float(gq_l) - gq) < 1e-12          # measured 1.0e-14 (erf), 1.4e-13, 2.4e-13
     # measured |difference| 5e-10 .. 2e-9 (Richardson of (g - g_q)/q loses one order)
     assert abs(float(amp_l) - amp) < 1e-8, (float(amp_l), amp)
     # the fitted exponent of q ~ (g - g_q)^b is the mean-field 1 (Landau: analytic g(q))
     assert abs(info["exponent"] - 1) < 2e-3, info["exponent"]
+
+
+def test_fixed_q_polish_removes_the_double_rounding():
+    """g(q) on the chaotic branch at q = 5e-4 (tanh, gamma = -0.3), reached by halving q from
+    a solved point as g_q does: the residual of the double solution, evaluated at 30 digits
+    (mpmath twin), is ~1e-12 although the double residual says ~1e-14; one polishing step at
+    25 digits brings it to the rounding of the double-stored unknowns and moves g by the
+    amount that rounding had cost (~4e-13 here; < 1e-11)."""
+    import mpmath
+    import numpy as np
+
+    from numerics.continuation import solve
+    from numerics.precision import MPProblem
+    from numerics.transition import g_of_q
+    from theory.model import Point
+    m, gv = make_model("tanh"), -0.3
+    r = solve(m, Point(g=1.1 / math.sqrt(1 + gv), gamma=gv, beta=math.inf), kind="chaotic",
+              branch="paramagnetic")
+    assert r.success
+    names = list(r.x)[:4]
+    xs, g0, qv = np.array([r.x[n] for n in names if n != "q"]), r.point["g"], r.x["q"]
+    while qv > 1e-3:
+        g0, xs, _ = g_of_q(m, qv / 2, gv, g0, xs, q_start=qv)
+        qv /= 2
+    g_d, x_d, res_d = g_of_q(m, 5e-4, gv, g0, xs, q_start=qv)
+    g_p, x_p, res_p = g_of_q(m, 5e-4, gv, g0, xs, q_start=qv, polish_digits=25)
+
+    def mp_residual(gval, rest):
+        with mpmath.workdps(30):
+            prob = MPProblem(m, Point(g=gval, gamma=gv, beta=math.inf), "chaotic", "paramagnetic")
+            th = [mpmath.mpf(float(t)) for t in np.insert(rest, names.index("q"), 5e-4)]
+            return max(abs(float(v)) for v in prob.residuals(th)[0])
+
+    before, after = mp_residual(g_d, x_d), mp_residual(g_p, x_p)
+    assert res_d < 1e-13 < before      # the double residual does not see its own rounding
+    assert after < before / 20, (before, after)
+    assert 0 < abs(g_p - g_d) < 1e-11
 
 
 @pytest.mark.parametrize("phi, c1_value", [("tanh", 1), ("tanh(2*x)", 2)])
