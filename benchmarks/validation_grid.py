@@ -34,6 +34,16 @@ the N = inf rows). The markdown is regenerated from the JSON; text below its
     python benchmarks/validation_grid.py --betas 100   # one column, merged into the results
     python benchmarks/validation_grid.py --quick    # 2 points, N = 250, 500, short runs
     python benchmarks/validation_grid.py --report   # rewrite md and png from the JSON
+
+One more size is added without re-running the others: ``--extend N`` runs the selected
+points (``--betas``, ``--classes``; ``--part I/K`` takes every K-th of them, so K processes
+share the work) at N with the grid's seeds and run lengths and writes an extension file;
+``--merge FILES`` adds the files to docs/validation_grid.json and refits N -> infinity
+over all sizes of each point (two degrees of freedom with four sizes).
+
+    python benchmarks/validation_grid.py --extend 2000 --classes fast b100 --part 0/2 &
+    python benchmarks/validation_grid.py --extend 2000 --classes fast b100 --part 1/2
+    python benchmarks/validation_grid.py --merge benchmarks/results/validation_grid_N2000_*of2.json
 """
 from __future__ import annotations
 
@@ -51,6 +61,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numerics.validate as V  # noqa: E402
+from numerics.stats import Estimate  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(os.path.dirname(HERE), "docs")
@@ -101,7 +112,7 @@ def summarise(p, rows, runs, Ns):
     prs = [r for r in runs if key(r) == key(p)]
     big = [r for r in prs if r["N"] == max(Ns)]
     out = dict(p, cls=point_class(p), steps=prs[0]["steps"] if prs else None,
-               burn=prs[0]["burn"] if prs else None)
+               burn=prs[0]["burn"] if prs else None, Ns=sorted(int(N) for N in Ns))
     for o in ("q", "Q", "energy", "chi"):
         e = ext[o]
         out[o] = dict(theory=e["theory"], mean=e["mean"], err=e["err"], z=e["z"],
@@ -169,6 +180,80 @@ def run(points, Ns, seeds, settings, out_dir, command, merge=False):
     return res
 
 
+def extend(points, N, seeds, settings, path, command):
+    """Run ``points`` at one more size ``N`` (same seeds and run lengths as the grid) and save
+    the harness's per-N rows and per-run diagnostics to ``path`` after every point. The file
+    is merged into the grid's results by ``merge_extensions`` (``--merge``), which refits the
+    N -> infinity values over all sizes; several extension files (e.g. one per process) can
+    be merged at once."""
+    out = dict(meta=dict(command=command, N=N, seeds=list(seeds), settings=settings, seconds=0.0,
+                         complete=False, machine=platform.node(), cpus=os.cpu_count(),
+                         threads={k: os.environ.get(k) for k in
+                                  ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}),
+               points=[], rows=[], runs=[])
+    t0 = time.perf_counter()
+    for i, p in enumerate(points):
+        s = settings[point_class(p)]
+        t = time.perf_counter()
+        tab = V.validate([p], Ns=(N,), theory=None, phi="tanh", seeds=seeds, steps=s["steps"],
+                         burn=s["burn"], replicas=REPLICAS, thin=THIN, dt=s["dt"])
+        out["points"].append(dict(p))
+        out["rows"] += [r for r in tab.rows if r["N"] != "inf"]
+        out["runs"] += tab.runs
+        q = next(r for r in tab.rows if r["N"] == N and r["observable"] == "q")
+        print(f"[{i + 1}/{len(points)}] N={N} g={p['g']} gamma={p['gamma']} beta={p['beta']} "
+              f"eta={p['eta']}: q {q['mean']:.5f}±{q['err']:.5f} ({time.perf_counter() - t:.0f} s)",
+              flush=True)
+        out["meta"]["seconds"] = time.perf_counter() - t0
+        out["meta"]["complete"] = i + 1 == len(points)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as fh:
+            json.dump(_clean(out), fh, indent=1)
+    return out
+
+
+def merge_extensions(res, extensions):
+    """Add the per-N rows and runs of extension files (``extend``) to the grid's results
+    ``res`` and recompute, for every point that gained a size, the N -> infinity rows (the
+    harness's weighted fit y = a + b/N over all its sizes, z against the same theory value)
+    and the point's summary. Rows of a size the point already has are replaced."""
+    rows, runs = list(res["rows"]), list(res["runs"])
+    touched = set()
+    for ext in extensions:
+        new = {(key(r), r["N"]) for r in ext["rows"]}
+        rows = [r for r in rows if (key(r), r["N"]) not in new]
+        runs = [r for r in runs if (key(r), r["N"]) not in new]
+        rows += ext["rows"]
+        runs += ext["runs"]
+        touched |= {key(r) for r in ext["rows"]}
+    pts = {key(p): p for p in res["points"]}
+    summary = []
+    for k, p in pts.items():
+        if k not in touched:
+            summary.append(dict(p, Ns=sorted({int(r["N"]) for r in rows if r["N"] != "inf" and key(r) == k})))
+            continue
+        fin = sorted((r for r in rows if r["N"] != "inf" and key(r) == k), key=lambda r: r["N"])
+        for o in ("q", "Q", "energy", "chi"):
+            old = next(r for r in rows if r["N"] == "inf" and key(r) == k and r["observable"] == o)
+            ro = [r for r in fin if r["observable"] == o]
+            est, chi2 = V.extrapolate([r["N"] for r in ro],
+                                      [Estimate(r["mean"], r["err"], r["tau"] or 1.0) for r in ro])
+            t = old["theory"]
+            old.update(mean=est.mean, err=est.err, tau=est.tau, chi2_dof=chi2,
+                       z=(est.mean - t) / est.err if (t is not None and est.err > 0) else None)
+        base = {c: p[c] for c in ("g", "gamma", "beta", "eta")}
+        Ns = sorted({r["N"] for r in fin})
+        summary.append(summarise(base, rows, runs, Ns))
+    out = dict(res, rows=rows, runs=runs,
+               points=sorted(summary, key=lambda q: (q["beta"], q["g"], q["gamma"], q["eta"])))
+    m = dict(res["meta"])
+    m["Ns"] = sorted({r["N"] for r in rows if r["N"] != "inf"})
+    m["extensions"] = [dict(command=e["meta"]["command"], N=e["meta"]["N"], seconds=e["meta"]["seconds"],
+                            complete=e["meta"]["complete"], points=len(e["points"])) for e in extensions]
+    out["meta"] = m
+    return out
+
+
 def _load(out_dir):
     path = os.path.join(out_dir, f"{NAME}.json")
     if not os.path.exists(path):
@@ -221,8 +306,9 @@ def figure(res, path):
         width = 0.5
         offs = np.linspace(-width / 2, width / 2, len(Ns) + 1)
         for k, N in enumerate(Ns):
-            mN = np.array([p[o]["per_N"][N]["mean"] for p in pts], float)
-            eN = np.array([p[o]["per_N"][N]["err"] for p in pts], float)
+            nan = dict(mean=np.nan, err=np.nan)       # a size the point was not run at
+            mN = np.array([p[o]["per_N"].get(N, nan)["mean"] for p in pts], float)
+            eN = np.array([p[o]["per_N"].get(N, nan)["err"] for p in pts], float)
             a.errorbar(x + offs[k], 100 * (mN - th) / th, yerr=100 * eN / th, fmt="o", ms=3,
                        color=f"C{k + 1}", alpha=0.7, lw=0.8, label=f"N = {N}")
         xe = x + offs[-1]
@@ -265,6 +351,11 @@ def _f(v, spec):
     return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
 
 
+def _nmax(p, meta):
+    """The largest N a point was run at (older results carry the sizes only in meta)."""
+    return max(p.get("Ns") or meta["Ns"])
+
+
 def markdown(res, old_notes=""):
     m = res["meta"]
     pts = res["points"]
@@ -280,25 +371,29 @@ def markdown(res, old_notes=""):
          f"{', '.join(map(str, m['seeds']))} per N; {m['replicas']} replicas per J; recorded every "
          f"{m['thin']} steps",
          "* MALA, step adapted towards acceptance 0.574 during the burn-in only, then frozen"]
+    for e in m.get("extensions", []):
+        L.append(f"* N = {e['N']} added at {e['points']} points by `{e['command']}` "
+                 f"({e['seconds'] / 60:.1f} min, complete: {e['complete']}; merged with `--merge`); "
+                 "the other points stop at N = 1000 (column N max)")
     for c, s in m["settings"].items():
         L.append(f"* {CLASS_TEXT[c]}: {s['steps']} recorded steps after {s['burn']} burn-in steps, "
                  f"initial dt {s['dt']}")
     L += ["* per N: mean over the J samples, error = max(sampling errors combined, standard error of "
           "the 3 sample means); N → ∞: weighted fit y = a + b/N (error inflated by sqrt(χ²/dof) when "
-          "χ²/dof > 1; one degree of freedom)",
+          "χ²/dof > 1; N_sizes − 2 degrees of freedom: one with 3 sizes, two with 4)",
           "* theory: `replica_theory('tanh')` (finite-β RS saddle point); z = (sim − theory)/err at N → ∞",
-          "* acceptance: mean over all runs of the point (all N and seeds); dt and τ at the largest N "
+          "* acceptance: mean over all runs of the point (all N and seeds); dt and τ at the point's largest N "
           "(τ: the largest over the seeds, integrated autocorrelation time in MALA steps)", "",
           "## Results", "",
           "| g | γ | β | η | q theory | q sim (N→∞) | z_q | χ²/dof q | E theory | E sim (N→∞) | z_E | "
-          "χ²/dof E | acc. | dt | τ_q | τ_E | steps/τ |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "χ²/dof E | N max | acc. | dt | τ_q | τ_E | steps/τ |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in pts:
         q, e = p["q"], p["energy"]
         L.append(f"| {p['g']:g} | {p['gamma']:g} | {p['beta']:g} | {p['eta']:g} | {q['theory']:.5f} | "
                  f"{q['mean']:.5f} ± {q['err']:.5f} | {q['z']:+.2f} | {_f(q['chi2_dof'], '.2f')} | "
                  f"{e['theory']:.5f} | {e['mean']:.5f} ± {e['err']:.5f} | {e['z']:+.2f} | "
-                 f"{_f(e['chi2_dof'], '.2f')} | {p['acceptance']:.3f} | {p['dt_largest_N']:.4f} | "
+                 f"{_f(e['chi2_dof'], '.2f')} | {_nmax(p, m)} | {p['acceptance']:.3f} | {p['dt_largest_N']:.4f} | "
                  f"{p['tau_q_largest_N']:.0f} | {p['tau_energy_largest_N']:.0f} | "
                  f"{_f(p['steps_over_tau'], '.0f')} |")
     L += ["", "## Reading (generated from the numbers above)", ""]
@@ -319,7 +414,7 @@ def markdown(res, old_notes=""):
              f"{min(p['acceptance_range'][0] for p in pts):.3f} … {max(p['acceptance_range'][1] for p in pts):.3f}).")
     r = min(pts, key=lambda p: p["steps_over_tau"])
     L.append(f"* shortest run relative to τ: {label(r)} with {r['steps_over_tau']:.0f} τ recorded and "
-             f"{r['burn_over_tau']:.1f} τ of burn-in (τ_q = {r['tau_q_largest_N']:.0f} steps at N = {max(m['Ns'])}).")
+             f"{r['burn_over_tau']:.1f} τ of burn-in (τ_q = {r['tau_q_largest_N']:.0f} steps at N = {_nmax(r, m)}).")
     dr = max(pts, key=lambda p: max(p["max_abs_half_drift_sigma"].values()))
     L.append(f"* largest drift between the two halves of a recorded trace (any run, q or energy): "
              f"{max(dr['max_abs_half_drift_sigma'].values()):.1f} error bars at {label(dr)}.")
@@ -355,11 +450,52 @@ def main(argv=None):
     ap.add_argument("--betas", type=float, nargs="+", default=None,
                     help="run only the grid points with these beta and merge them into the "
                          "existing results in the output folder")
+    ap.add_argument("--extend", type=int, default=None, metavar="N",
+                    help="run the selected points (--betas, --classes, --part) at one more size N "
+                         "and write the rows and runs to an extension file (--extension-out)")
+    ap.add_argument("--classes", nargs="+", choices=sorted(SETTINGS), default=None,
+                    help="with --extend: only the points of these run-length classes")
+    ap.add_argument("--part", default="0/1", metavar="I/K",
+                    help="with --extend: the I-th of K interleaved shares of the selected points "
+                         "(one share per process)")
+    ap.add_argument("--extension-out", default=None,
+                    help="with --extend: the extension file (default "
+                         "benchmarks/results/validation_grid_N<N>_<I>of<K>.json)")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="FILE",
+                    help="merge extension files into the results in the output folder, refit "
+                         "N -> infinity and rewrite json, csv, md and png")
     a = ap.parse_args(argv)
+    if a.extend is not None:
+        i, k = (int(v) for v in a.part.split("/"))
+        if not 0 <= i < k:
+            ap.error(f"--part {a.part}: need 0 <= I < K")
+        pts = [p for p in GRID if (a.betas is None or p["beta"] in a.betas)
+               and (a.classes is None or point_class(p) in a.classes)]
+        pts.sort(key=lambda p: (SETTINGS[point_class(p)]["steps"], p["beta"], p["g"], p["gamma"], p["eta"]))
+        pts = pts[i::k]
+        path = a.extension_out or os.path.join(HERE, "results", f"{NAME}_N{a.extend}_{i}of{k}.json")
+        command = (f"python benchmarks/validation_grid.py --extend {a.extend}"
+                   + (" --betas " + " ".join(f"{b:g}" for b in a.betas) if a.betas else "")
+                   + (" --classes " + " ".join(a.classes) if a.classes else "") + f" --part {a.part}")
+        print(f"{len(pts)} points at N = {a.extend} -> {path}", flush=True)
+        extend(pts, a.extend, SEEDS, SETTINGS, path, command)
+        return 0
     out = a.out or (os.path.join(HERE, "results", "validation_grid_quick") if a.quick else DOCS)
     if a.report:
         with open(os.path.join(out, f"{NAME}.json")) as fh:
             write_docs(json.load(fh), out)
+        return 0
+    if a.merge:
+        res = _load(out)
+        exts = []
+        for f in a.merge:
+            with open(f) as fh:
+                exts.append(json.load(fh))
+        res = _clean(merge_extensions(res, exts))
+        save(res, out)
+        V.ValidationTable(res["rows"]).write_csv(os.path.join(out, f"{NAME}.csv"))
+        write_docs(res, out)
+        print(f"merged {len(exts)} extension file(s) into {out}/{NAME}.{{json,csv,png,md}}")
         return 0
     command = "python benchmarks/validation_grid.py" + (" --quick" if a.quick else "") + (
         " --betas " + " ".join(f"{b:g}" for b in a.betas) if a.betas else "") + (
