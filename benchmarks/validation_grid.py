@@ -420,7 +420,7 @@ def markdown(res, old_notes=""):
              f"{max(dr['max_abs_half_drift_sigma'].values()):.1f} error bars at {label(dr)}.")
     c2 = [(p[o]["chi2_dof"], o, p) for p in pts for o in ("q", "energy") if p[o]["chi2_dof"] is not None]
     big = [t for t in c2 if t[0] > 4]
-    L.append(f"* 1/N fits with χ²/dof > 4 (1 dof): {len(big)} of {len(c2)}" +
+    L.append(f"* 1/N fits with χ²/dof > 4 (1 dof with 3 sizes, 2 with 4): {len(big)} of {len(c2)}" +
              (": " + "; ".join(f"{o} at {label(p)} ({c:.1f})" for c, o, p in big) if big else "") + ".")
     L += ["", NOTES, old_notes.strip(), ""]
     return "\n".join(L)
