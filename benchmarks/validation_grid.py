@@ -170,14 +170,18 @@ def run(points, Ns, seeds, settings, out_dir, command, merge=False):
                              target_acceptance=0.574, phi="tanh",
                              seconds=sum(h["seconds"] for h in history) + seconds,
                              history=history + [dict(command=command, seconds=seconds)],
-                             complete=i + 1 == len(points),
-                             machine=platform.node(), cpus=os.cpu_count(),
-                             threads={k: os.environ.get(k) for k in
-                                      ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}),
+                             complete=i + 1 == len(points), **_host()),
                    points=allpts, runs=runs, rows=rows)
         save(res, out_dir)          # after every point, so an interrupted run keeps what it did
     V.ValidationTable(rows).write_csv(os.path.join(out_dir, f"{NAME}.csv"))
     return res
+
+
+def _host() -> dict:
+    """Where a run was made: machine name, visible CPUs, the BLAS/numba thread settings."""
+    return dict(machine=platform.node(), cpus=os.cpu_count(),
+                threads={k: os.environ.get(k) for k in
+                         ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
 
 
 def extend(points, N, seeds, settings, path, command):
@@ -187,9 +191,7 @@ def extend(points, N, seeds, settings, path, command):
     N -> infinity values over all sizes; several extension files (e.g. one per process) can
     be merged at once."""
     out = dict(meta=dict(command=command, N=N, seeds=list(seeds), settings=settings, seconds=0.0,
-                         complete=False, machine=platform.node(), cpus=os.cpu_count(),
-                         threads={k: os.environ.get(k) for k in
-                                  ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}),
+                         complete=False, **_host()),
                points=[], rows=[], runs=[])
     t0 = time.perf_counter()
     for i, p in enumerate(points):
@@ -216,17 +218,22 @@ def merge_extensions(res, extensions):
     """Add the per-N rows and runs of extension files (``extend``) to the grid's results
     ``res`` and recompute, for every point that gained a size, the N -> infinity rows (the
     harness's weighted fit y = a + b/N over all its sizes, z against the same theory value)
-    and the point's summary. Rows of a size the point already has are replaced."""
+    and the point's summary. Rows of a size the point already has are replaced. ``res`` is
+    not modified; an extension with a point that is not in ``res`` raises ValueError."""
     rows, runs = list(res["rows"]), list(res["runs"])
+    pts = {key(p): p for p in res["points"]}
     touched = set()
     for ext in extensions:
+        unknown = {key(r) for r in ext["rows"]} - set(pts)
+        if unknown:
+            raise ValueError(f"extension '{ext['meta']['command']}' has points that are not in "
+                             f"the grid's results (g, gamma, beta, eta): {sorted(unknown)}")
         new = {(key(r), r["N"]) for r in ext["rows"]}
         rows = [r for r in rows if (key(r), r["N"]) not in new]
         runs = [r for r in runs if (key(r), r["N"]) not in new]
         rows += ext["rows"]
         runs += ext["runs"]
         touched |= {key(r) for r in ext["rows"]}
-    pts = {key(p): p for p in res["points"]}
     summary = []
     for k, p in pts.items():
         if k not in touched:
@@ -234,13 +241,13 @@ def merge_extensions(res, extensions):
             continue
         fin = sorted((r for r in rows if r["N"] != "inf" and key(r) == k), key=lambda r: r["N"])
         for o in ("q", "Q", "energy", "chi"):
-            old = next(r for r in rows if r["N"] == "inf" and key(r) == k and r["observable"] == o)
+            j = next(j for j, r in enumerate(rows) if r["N"] == "inf" and key(r) == k and r["observable"] == o)
             ro = [r for r in fin if r["observable"] == o]
             est, chi2 = V.extrapolate([r["N"] for r in ro],
                                       [Estimate(r["mean"], r["err"], r["tau"] or 1.0) for r in ro])
-            t = old["theory"]
-            old.update(mean=est.mean, err=est.err, tau=est.tau, chi2_dof=chi2,
-                       z=(est.mean - t) / est.err if (t is not None and est.err > 0) else None)
+            t = rows[j]["theory"]
+            rows[j] = dict(rows[j], mean=est.mean, err=est.err, tau=est.tau, chi2_dof=chi2,
+                           z=(est.mean - t) / est.err if (t is not None and est.err > 0) else None)
         base = {c: p[c] for c in ("g", "gamma", "beta", "eta")}
         Ns = sorted({r["N"] for r in fin})
         summary.append(summarise(base, rows, runs, Ns))
@@ -248,8 +255,10 @@ def merge_extensions(res, extensions):
                points=sorted(summary, key=lambda q: (q["beta"], q["g"], q["gamma"], q["eta"])))
     m = dict(res["meta"])
     m["Ns"] = sorted({r["N"] for r in rows if r["N"] != "inf"})
-    m["extensions"] = [dict(command=e["meta"]["command"], N=e["meta"]["N"], seconds=e["meta"]["seconds"],
-                            complete=e["meta"]["complete"], points=len(e["points"])) for e in extensions]
+    new = [dict(command=e["meta"]["command"], N=e["meta"]["N"], seconds=e["meta"]["seconds"],
+                complete=e["meta"]["complete"], points=len(e["points"])) for e in extensions]
+    m["extensions"] = [e for e in m.get("extensions", [])
+                       if e["command"] not in {n["command"] for n in new}] + new   # re-merge replaces
     out["meta"] = m
     return out
 
@@ -487,6 +496,8 @@ def main(argv=None):
         return 0
     if a.merge:
         res = _load(out)
+        if res is None:
+            ap.error(f"--merge: no results to merge into ({os.path.join(out, NAME + '.json')} is missing)")
         exts = []
         for f in a.merge:
             with open(f) as fh:

@@ -86,3 +86,13 @@ def test_merge_extension_refits_over_all_sizes():
     assert a2["Ns"] == [250, 500, 1000]
     assert a2["q"]["mean"] == pytest.approx(0.3 + 0.1)           # not refitted
     assert out["meta"]["Ns"] == [250, 500, 1000, 2000]
+    assert [r["mean"] for r in res["rows"] if r["N"] == "inf"] == [a + 0.1 for _ in (p1, p2)
+                                                                  for a, _ in line.values()]
+    assert len(res["rows"]) == 2 * 4 * len(line)                 # the input is not modified
+    # a second extension (another command) is listed beside the first, a re-merge replaces it
+    ext2 = dict(ext(*_synthetic([p2], (2000,), line)), meta=dict(command="y", N=2000, seconds=2.0,
+                                                                  complete=False))
+    out2 = vg.merge_extensions(vg.merge_extensions(out, [ext2]), [ext2])
+    assert [e["command"] for e in out2["meta"]["extensions"]] == ["x", "y"]
+    with pytest.raises(ValueError, match="not in the grid"):
+        vg.merge_extensions(res, [ext(*_synthetic([dict(p1, g=0.9)], (2000,), line))])
