@@ -382,8 +382,9 @@ def markdown(res, old_notes=""):
          "* MALA, step adapted towards acceptance 0.574 during the burn-in only, then frozen"]
     for e in m.get("extensions", []):
         L.append(f"* N = {e['N']} added at {e['points']} points by `{e['command']}` "
-                 f"({e['seconds'] / 60:.1f} min, complete: {e['complete']}; merged with `--merge`); "
-                 "the other points stop at N = 1000 (column N max)")
+                 f"({e['seconds'] / 60:.1f} min, complete: {e['complete']}; merged with `--merge`)")
+    if m.get("extensions"):
+        L.append("* the largest N of each point: column N max")
     for c, s in m["settings"].items():
         L.append(f"* {CLASS_TEXT[c]}: {s['steps']} recorded steps after {s['burn']} burn-in steps, "
                  f"initial dt {s['dt']}")
