@@ -243,11 +243,9 @@ def merge_extensions(res, extensions):
         for o in ("q", "Q", "energy", "chi"):
             j = next(j for j, r in enumerate(rows) if r["N"] == "inf" and key(r) == k and r["observable"] == o)
             ro = [r for r in fin if r["observable"] == o]
-            est, chi2 = V.extrapolate([r["N"] for r in ro],
-                                      [Estimate(r["mean"], r["err"], r["tau"] or 1.0) for r in ro])
-            t = rows[j]["theory"]
-            rows[j] = dict(rows[j], mean=est.mean, err=est.err, tau=est.tau, chi2_dof=chi2,
-                           z=(est.mean - t) / est.err if (t is not None and est.err > 0) else None)
+            rows[j] = dict(rows[j], **V.extrapolated_row(
+                p, o, [r["N"] for r in ro], [Estimate(r["mean"], r["err"], r["tau"] or 1.0) for r in ro],
+                rows[j]["theory"]))
         base = {c: p[c] for c in ("g", "gamma", "beta", "eta")}
         Ns = sorted({r["N"] for r in fin})
         summary.append(summarise(base, rows, runs, Ns))

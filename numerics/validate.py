@@ -25,7 +25,8 @@ from .langevin import LangevinSampler
 from .stats import Estimate, estimate
 from .transfer import Transfer, kernels as make_kernels
 
-__all__ = ["validate", "extrapolate", "replica_theory", "linear_exact_theory", "ValidationTable"]
+__all__ = ["validate", "extrapolate", "extrapolated_row", "replica_theory", "linear_exact_theory",
+           "ValidationTable"]
 
 OBSERVABLES = ("q", "Q", "energy", "chi")
 
@@ -36,7 +37,7 @@ def extrapolate(Ns, ests) -> tuple[Estimate, float]:
     y = np.array([e.mean for e in ests])
     s = np.array([max(e.err, 1e-300) for e in ests])
     if Ns.size == 1:
-        return Estimate(float(y[0]), float(s[0]), ests[0].tau, ests[0].n), float("nan")
+        return Estimate(float(y[0]), float(ests[0].err), ests[0].tau, ests[0].n), float("nan")
     X = np.vstack([np.ones_like(Ns), 1.0 / Ns]).T
     W = 1.0 / s ** 2
     cov = np.linalg.inv(X.T @ (W[:, None] * X))
@@ -46,6 +47,19 @@ def extrapolate(Ns, ests) -> tuple[Estimate, float]:
     chi2 = float(np.sum(W * r * r) / dof) if dof > 0 else float("nan")
     err = math.sqrt(cov[0, 0]) * (math.sqrt(chi2) if dof > 0 and chi2 > 1 else 1.0)
     return Estimate(float(coef[0]), err, float(np.mean([e.tau for e in ests])), sum(e.n for e in ests)), chi2
+
+
+def extrapolated_row(point, observable, Ns, ests, theory=None) -> dict:
+    """The N = inf row of one observable at one point: y_inf from the weighted fit
+    y(N) = y_inf + b/N through the per-N estimates (``extrapolate``), and
+    z = (y_inf - theory) / err (None without a theory value or with a zero error).
+    ``validate`` and the merge of further sizes into saved results both build their
+    N = inf rows here."""
+    ext, chi2 = extrapolate(Ns, ests)
+    z = (ext.mean - theory) / ext.err if (theory is not None and ext.err > 0) else None
+    return dict(g=point["g"], gamma=point.get("gamma", 0.0), beta=point["beta"],
+                eta=point.get("eta", 0.0), N="inf", observable=observable, mean=ext.mean,
+                err=ext.err, tau=ext.tau, theory=theory, z=z, chi2_dof=chi2)
 
 
 @dataclass
@@ -170,11 +184,8 @@ def validate(points, Ns=(250, 500, 1000, 2000, 4000), theory: Callable | None = 
                                  chi2_dof=None))
         th = theory(dict(g=g, gamma=gamma, beta=beta, eta=eta)) if theory else {}
         for o in OBSERVABLES:
-            ext, chi2 = extrapolate(Ns, per_n[o])
-            t = th.get(o) if th else None
-            z = (ext.mean - t) / ext.err if (t is not None and ext.err > 0) else None
-            rows.append(dict(g=g, gamma=gamma, beta=beta, eta=eta, N="inf", observable=o,
-                             mean=ext.mean, err=ext.err, tau=ext.tau, theory=t, z=z, chi2_dof=chi2))
+            rows.append(extrapolated_row(dict(g=g, gamma=gamma, beta=beta, eta=eta), o, Ns,
+                                         per_n[o], th.get(o) if th else None))
     bar.close()
     table = ValidationTable(rows, runs)
     if csv_path:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from numerics.stats import Estimate, assert_within
-from numerics.validate import extrapolate, linear_exact_theory, replica_theory, validate
+from numerics.validate import (extrapolate, extrapolated_row, linear_exact_theory, replica_theory,
+                               validate)
 
 
 def test_extrapolate_exact_line():
@@ -80,3 +81,18 @@ def test_combine_seeds_includes_network_spread_from_two_samples():
     assert c.mean == 1.5 and abs(c.err - 0.5) < 1e-12          # |m1 - m2| / 2
     one = _combine_seeds([Estimate(1.0, 1e-3)])
     assert one.err == 1e-3
+
+
+def test_extrapolated_row_fit_and_z():
+    """The N = inf row: intercept of the exact line a + b/N, z against the theory value, and
+    no z without a theory value or with a zero error."""
+    Ns = [250, 500, 1000, 2000]
+    ests = [Estimate(0.3 - 2.0 / N, 1e-3, 7.0) for N in Ns]
+    p = dict(g=1.2, gamma=0.5, beta=10.0)
+    r = extrapolated_row(p, "q", Ns, ests, theory=0.299)
+    a, chi2 = extrapolate(Ns, ests)
+    assert r["N"] == "inf" and r["observable"] == "q" and r["eta"] == 0.0 and r["gamma"] == 0.5
+    assert abs(r["mean"] - 0.3) < 1e-12 and r["chi2_dof"] < 1e-12 and r["tau"] == 7.0
+    assert r["err"] == a.err and r["z"] == (r["mean"] - 0.299) / a.err
+    assert extrapolated_row(p, "q", Ns, ests)["z"] is None
+    assert extrapolated_row(p, "q", [500], [Estimate(0.3, 0.0)], theory=0.2)["z"] is None
