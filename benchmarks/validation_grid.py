@@ -379,7 +379,7 @@ def markdown(res, old_notes=""):
          f"{m['thin']} steps",
          "* MALA, step adapted towards acceptance 0.574 during the burn-in only, then frozen"]
     for e in m.get("extensions", []):
-        L.append(f"* N = {e['N']} added at {e['points']} points by `{e['command']}` "
+        L.append(f"* N = {e['N']} added at {e['points']} point{'s' * (e['points'] != 1)} by `{e['command']}` "
                  f"({e['seconds'] / 60:.1f} min, complete: {e['complete']}; merged with `--merge`)")
     if m.get("extensions"):
         L.append("* the largest N of each point: column N max")
