@@ -243,9 +243,9 @@ def merge_extensions(res, extensions):
         for o in ("q", "Q", "energy", "chi"):
             j = next(j for j, r in enumerate(rows) if r["N"] == "inf" and key(r) == k and r["observable"] == o)
             ro = [r for r in fin if r["observable"] == o]
-            rows[j] = dict(rows[j], **V.extrapolated_row(
-                p, o, [r["N"] for r in ro], [Estimate(r["mean"], r["err"], r["tau"] or 1.0) for r in ro],
-                rows[j]["theory"]))
+            rows[j] = V.extrapolated_row(p, o, [r["N"] for r in ro],
+                                         [Estimate(r["mean"], r["err"], r["tau"] or 1.0) for r in ro],
+                                         rows[j]["theory"])
         base = {c: p[c] for c in ("g", "gamma", "beta", "eta")}
         Ns = sorted({r["N"] for r in fin})
         summary.append(summarise(base, rows, runs, Ns))

@@ -185,7 +185,7 @@ def validate(points, Ns=(250, 500, 1000, 2000, 4000), theory: Callable | None = 
         th = theory(dict(g=g, gamma=gamma, beta=beta, eta=eta)) if theory else {}
         for o in OBSERVABLES:
             rows.append(extrapolated_row(dict(g=g, gamma=gamma, beta=beta, eta=eta), o, Ns,
-                                         per_n[o], th.get(o) if th else None))
+                                         per_n[o], th.get(o)))
     bar.close()
     table = ValidationTable(rows, runs)
     if csv_path:
