@@ -363,6 +363,24 @@ def _nmax(p, meta):
     return max(p.get("Ns") or meta["Ns"])
 
 
+def drifting(res, nsigma=NSIGMA):
+    """Points whose q trace is still moving at their largest N: for each point, the runs at
+    that N whose q half-trace drift (mean of the second half of the recorded trace minus the
+    first, in units of the combined error) exceeds ``nsigma`` in size. Returns a list of
+    (point summary, N, drifts of all runs at that N, drifts beyond nsigma); a point listed
+    here is not stationary at its largest size; if its traces relax monotonically, their means
+    and the N -> infinity value lie on the side opposite to the drift (q rising: too low)."""
+    out = []
+    for p in res["points"]:
+        nm = _nmax(p, res["meta"])
+        d = [r["q_half_drift_sigma"] for r in res["runs"] if key(r) == key(p) and r["N"] == nm
+             and r.get("q_half_drift_sigma") is not None]
+        beyond = [v for v in d if abs(v) > nsigma]
+        if beyond:
+            out.append((p, nm, d, beyond))
+    return out
+
+
 def markdown(res, old_notes=""):
     m = res["meta"]
     pts = res["points"]
@@ -426,6 +444,11 @@ def markdown(res, old_notes=""):
     dr = max(pts, key=lambda p: max(p["max_abs_half_drift_sigma"].values()))
     L.append(f"* largest drift between the two halves of a recorded trace (any run, q or energy): "
              f"{max(dr['max_abs_half_drift_sigma'].values()):.1f} error bars at {label(dr)}.")
+    mv = drifting(res)
+    L.append(f"* q still moving at the largest N (half-trace drift beyond {NSIGMA:g} error bars): "
+             + ("; ".join(f"{label(p)} at N = {nm}: {len(b)} of {len(d)} runs "
+                          f"({min(d):+.1f} … {max(d):+.1f})" for p, nm, d, b in mv) if mv else "none")
+             + ".")
     c2 = [(p[o]["chi2_dof"], o, p) for p in pts for o in ("q", "energy") if p[o]["chi2_dof"] is not None]
     big = [t for t in c2 if t[0] > 4]
     L.append(f"* 1/N fits with χ²/dof > 4 (1 dof with 3 sizes, 2 with 4): {len(big)} of {len(c2)}" +

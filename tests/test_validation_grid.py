@@ -96,3 +96,26 @@ def test_merge_extension_refits_over_all_sizes():
     assert [e["command"] for e in out2["meta"]["extensions"]] == ["x", "y"]
     with pytest.raises(ValueError, match="not in the grid"):
         vg.merge_extensions(res, [ext(*_synthetic([dict(p1, g=0.9)], (2000,), line))])
+
+
+def test_drifting_lists_points_still_moving_at_their_largest_size():
+    """A point is listed when a run at its largest N has |q half-trace drift| > 3; drifts at
+    smaller N and drifts within 3 error bars are not."""
+    vg = _grid_module()
+    p1 = dict(g=0.8, gamma=0.0, beta=2.0, eta=0.0)
+    p2 = dict(g=1.2, gamma=0.0, beta=2.0, eta=0.0)
+    line = {"q": (0.3, -20.0), "Q": (0.0, 1.0), "energy": (0.25, 5.0), "chi": (1.0, 2.0)}
+    rows, runs = _synthetic([p1, p2], (250, 500, 1000), line)
+    for r in runs:
+        if vg.key(r) == vg.key(p1) and r["N"] == 1000 and r["seed"] == 2:
+            r["q_half_drift_sigma"] = 4.5
+        if vg.key(r) == vg.key(p2) and r["N"] == 500:
+            r["q_half_drift_sigma"] = -6.0              # not the largest N of p2
+        if vg.key(r) == vg.key(p2) and r["N"] == 1000 and r["seed"] == 0:
+            r["q_half_drift_sigma"] = -2.9             # within 3 error bars
+    res = dict(meta=dict(Ns=[250, 500, 1000]), rows=rows, runs=runs,
+               points=[dict(p, Ns=[250, 500, 1000]) for p in (p1, p2)])
+    mv = vg.drifting(res)
+    assert [(vg.key(p), nm, sorted(d), b) for p, nm, d, b in mv] == [
+        (vg.key(p1), 1000, [0.5, 0.5, 4.5], [4.5])]
+    assert vg.drifting(res, nsigma=2.5)[1][3] == [-2.9]
