@@ -10,6 +10,7 @@ Two estimators of the error of the mean of a stationary series x_t, t = 1..T:
   doubled until it stops growing; the plateau value is the error.
 
 ``estimate`` returns the larger of the two (conservative) inside an ``Estimate``.
+``binder`` gives the Binder ratio of an overlap series with a block-jackknife error.
 ``assert_within`` is the one comparison used by every sampler test: it fails when the
 exact value lies more than ``nsigma`` error bars away.
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Estimate", "autocorr", "integrated_time", "blocking", "estimate",
-           "assert_within", "combine", "difference"]
+           "assert_within", "combine", "difference", "binder"]
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,36 @@ def difference(a: Estimate, b: Estimate) -> Estimate:
     in quadrature."""
     return Estimate(a.mean - b.mean, float(np.hypot(a.err, b.err)), max(a.tau, b.tau),
                     min(a.n, b.n))
+
+
+def binder(x: np.ndarray, blocks: int = 32) -> Estimate:
+    """Binder ratio B = (3 - <x^4>/<x^2>^2)/2 of a series x (T,) or chains (T, C), with a
+    jackknife error over ``blocks`` contiguous blocks (choose blocks much longer than the
+    autocorrelation time). B = 0 for a Gaussian x of mean 0, B = 1 for x = +-c.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    T = x.shape[0]
+    if blocks < 2 or T < blocks:
+        raise ValueError(f"need at least {max(blocks, 2)} samples and blocks >= 2, got T={T}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("non-finite values in the series")
+    L = T // blocks
+    b = x[:L * blocks].reshape(blocks, L, -1)
+    m2 = (b ** 2).mean(axis=(1, 2))
+    m4 = (b ** 4).mean(axis=(1, 2))
+    if m2.sum() <= 0:
+        raise ValueError("the series is identically zero: B is undefined")
+
+    def ratio(s2, s4):
+        return 0.5 * (3.0 - s4 / s2 ** 2)
+
+    full = ratio(m2.mean(), m4.mean())
+    loo = np.array([ratio((m2.sum() - m2[k]) / (blocks - 1), (m4.sum() - m4[k]) / (blocks - 1))
+                    for k in range(blocks)])
+    err = float(np.sqrt((blocks - 1) / blocks * np.sum((loo - loo.mean()) ** 2)))
+    return Estimate(float(full), err, float("nan"), int(L * blocks * x.shape[1]))
 
 
 def assert_within(est: Estimate, exact: float, nsigma: float = 4.0, abs_tol: float = 0.0,

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from numerics.stats import Estimate, assert_within, autocorr, blocking, combine, estimate, integrated_time
+from numerics.stats import (Estimate, assert_within, autocorr, binder, blocking, combine, estimate,
+                            integrated_time)
 
 
 def ar1(a, T, C=1, seed=0):
@@ -62,3 +63,24 @@ def test_combine_and_constant():
     assert c.mean == pytest.approx(1.5) and c.err == pytest.approx(0.1 / np.sqrt(2))
     e = estimate(np.ones(100))
     assert e.mean == 1 and e.err == 0
+
+
+def test_binder_gaussian_bimodal_and_errors():
+    rng = np.random.default_rng(7)
+    # Gaussian: B = 0; two-valued +-c: B = 1; uniform on [-1, 1]: <x^4>/<x^2>^2 = 9/5, B = 0.6
+    for x, exact in ((rng.standard_normal(200_000), 0.0),
+                     (0.3 * rng.choice([-1.0, 1.0], 200_000), 1.0),
+                     (rng.uniform(-1, 1, 200_000), 0.6)):
+        b = binder(x)
+        assert b.err < 0.02
+        assert_within(b, exact, nsigma=4, abs_tol=1e-12)
+    # the jackknife error covers the spread over independent Gaussian series
+    vals = [binder(rng.standard_normal(4000)) for _ in range(200)]
+    z = np.array([v.mean / v.err for v in vals])
+    assert 0.7 < z.std() < 1.4 and abs(z.mean()) < 0.3
+    with pytest.raises(ValueError):
+        binder(np.zeros(100))
+    with pytest.raises(ValueError):
+        binder(np.ones(10))
+    with pytest.raises(ValueError):
+        binder(np.array([np.nan] * 64))

@@ -1,0 +1,305 @@
+"""Distribution of the overlap Q between two replicas at equilibrium (parallel tempering).
+
+At (gamma = 0, g = 1.2, beta = 100, eta = 0) the equilibrium q measured with tempering is
+15 % below the replica-symmetric Q = 0 solution, with no trend from N = 250 to 1000
+(docs/tempering.md). For odd phi the measure is symmetric under x -> -x, so the mean of
+Q = (1/N) sum_i phi(x_i^1) phi(x_i^2) vanishes whatever the phase; what distinguishes a
+replica-symmetric Q = 0 phase from a broken one is the distribution P(Q):
+
+* RS with Q = 0: Q is a sum of weakly correlated terms, P(Q) is a Gaussian of width
+  ~ N^(-1/2): N <Q^2> (the spin-glass susceptibility) tends to a finite limit and the Binder
+  ratio B = (3 - <Q^4>/<Q^2>^2)/2 tends to 0;
+* broken replica symmetry: P(Q) keeps weight at |Q| = q_1 > 0 as N grows (two replicas in
+  the same state), N <Q^2> grows like N and B stays finite.
+
+For each size N and coupling seed the script runs ``TemperingSampler`` on the short ladder
+beta_min ... beta (ratio 1 + sqrt(2/N), two walker sets whose overlap at the top rung is Q,
+exchanges every 10 steps, start x ~ N(0, 1)), records Q and q at the top rung every ``thin``
+steps after burn-in, and reports per J: <q>, <Q^2>, N <Q^2>, B (block jackknife), round
+trips; and per N the disorder means.
+
+    python benchmarks/overlap_distribution.py --N 250 500 --J-seeds 1 2 3 4 5 6
+    python benchmarks/overlap_distribution.py --report     # md + png from the JSON
+
+Writes benchmarks/results/overlap_distribution.json (one entry per (N, J seed), saved as
+each finishes; entries already there are skipped) and docs/overlap_distribution.md with
+docs/overlap_distribution.png (text below the "<!-- notes -->" marker is kept).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from numerics.couplings import couplings  # noqa: E402
+from numerics.stats import binder, combine, estimate  # noqa: E402
+from numerics.tempering import TemperingSampler, geometric_ladder  # noqa: E402
+from numerics.transfer import builtin_kernels  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+OUT = os.path.join(ROOT, "benchmarks", "results", "overlap_distribution.json")
+MD = os.path.join(ROOT, "docs", "overlap_distribution.md")
+PNG = os.path.join(ROOT, "docs", "overlap_distribution.png")
+BINS = np.linspace(-0.4, 0.4, 81)
+
+
+def run_one(N, seed, g, gamma, beta, beta_min, eta, steps, burn, thin, progress=True):
+    """One tempering run on J(seed); returns the per-J summary and the Q histogram."""
+    k = builtin_kernels("tanh")
+    J = couplings(N, gamma, rng=np.random.default_rng(seed))
+    betas = geometric_ladder(beta_min, beta, N)
+    s = TemperingSampler(J, k, g, betas, swap_every=10, replicas=2, eta=eta, dt=0.05,
+                         rng=np.random.default_rng(seed + 1), X0=1.0)
+    top = (s.G - 1) * s.R
+    Qs, qs, q_rung, e_rung = [], [], [], []
+    t0 = time.time()
+    from tqdm.auto import tqdm
+    bar = tqdm(total=burn + steps, disable=not progress, desc=f"N={N} J={seed}", unit="step",
+               mininterval=10.0)
+    last = 0
+    for st in s.sample(steps, burn=burn, thin=thin):
+        bar.update(st.step - last)
+        last = st.step
+        if st.burn:
+            continue
+        P = np.tanh(st.X[top:top + 2])
+        Qs.append(float(P[0] @ P[1]) / N)
+        qs.append(0.5 * float(np.einsum("ij,ij->", P, P)) / N)
+        Pall = np.tanh(st.X[:s.G * s.R]).reshape(s.G, s.R, N)
+        q_rung.append(np.einsum("krn,krn->k", Pall, Pall) / (s.R * N))
+        e_rung.append(np.asarray(st.energy[:s.G * s.R]).reshape(s.G, s.R).mean(axis=1))
+    bar.close()
+    Q, q = np.asarray(Qs), np.asarray(qs)
+    if not (np.all(np.isfinite(Q)) and np.all(np.isfinite(q))):
+        raise FloatingPointError("non-finite overlap in the series")
+    Q2 = estimate(Q ** 2)
+    B = binder(Q)
+    hist, _ = np.histogram(Q, bins=BINS)
+    q_rung, e_rung = np.asarray(q_rung), np.asarray(e_rung)
+    rungs = [{"beta": float(b), "q": estimate(q_rung[:, i]).as_dict(),
+              "energy": estimate(e_rung[:, i]).as_dict()} for i, b in enumerate(betas)]
+    acc = s.swap_acceptance
+    return {"N": N, "seed": seed, "g": g, "gamma": gamma, "beta": beta, "beta_min": beta_min,
+            "eta": eta, "steps": steps, "burn": burn, "thin": thin, "rungs": int(s.G),
+            "round_trips": int(s.round_trips),
+            "swap_acceptance": [float(acc.min()), float(acc.max())],
+            "q": estimate(q).as_dict(), "Q": estimate(Q).as_dict(), "Q2": Q2.as_dict(),
+            "NQ2": Q2.scaled(N).as_dict(), "absQ": estimate(np.abs(Q)).as_dict(),
+            "binder": B.as_dict(), "Q_hist": hist.tolist(), "ladder": rungs, "samples": int(Q.size),
+            "wall_s": time.time() - t0}
+
+
+def _load():
+    if os.path.exists(OUT):
+        with open(OUT) as f:
+            return json.load(f)
+    return {"meta": {}, "runs": []}
+
+
+def _save(d):
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w") as f:
+        json.dump(d, f, indent=1)
+
+
+def disorder_means(runs):
+    """Per N: mean over J of q, N<Q^2>, B (errors: spread over J / sqrt(n_J), or the
+    combined run error when only one J)."""
+    from numerics.stats import Estimate
+    out = {}
+    for N in sorted({r["N"] for r in runs}):
+        rs = [r for r in runs if r["N"] == N]
+        row = {"N": N, "J": len(rs), "round_trips_min": min(r["round_trips"] for r in rs)}
+        for key in ("q", "NQ2", "binder", "absQ"):
+            m = np.array([r[key]["mean"] for r in rs])
+            e = np.array([r[key]["err"] for r in rs])
+            if len(rs) > 1:
+                err = max(float(m.std(ddof=1) / math.sqrt(len(rs))), float(np.sqrt(np.sum(e ** 2)) / len(rs)))
+                row[key] = Estimate(float(m.mean()), err).as_dict()
+            else:
+                row[key] = combine([Estimate(float(m[0]), float(e[0]))]).as_dict()
+        out[N] = row
+    return out
+
+
+def ladder_profiles(runs):
+    """Per N: for each rung of the (common) ladder the mean over J of q and of
+    eps = 2 beta e - 1, with the spread over J / sqrt(n_J) (or the run error for one J)."""
+    from numerics.stats import Estimate
+    out = {}
+    for N in sorted({r["N"] for r in runs}):
+        rs = [r for r in runs if r["N"] == N and "ladder" in r]
+        if not rs or len({len(r["ladder"]) for r in rs}) != 1:
+            continue
+        prof = []
+        for i, rung in enumerate(rs[0]["ladder"]):
+            b = rung["beta"]
+            row = {"beta": b}
+            for key, f in (("q", lambda v: v), ("eps", lambda v: 2 * b * v - 1)):
+                src = "q" if key == "q" else "energy"
+                m = np.array([f(r["ladder"][i][src]["mean"]) for r in rs])
+                e = np.array([(2 * b if key == "eps" else 1.0) * r["ladder"][i][src]["err"] for r in rs])
+                err = float(np.sqrt(np.sum(e ** 2)) / len(rs))
+                if len(rs) > 1:
+                    err = max(err, float(m.std(ddof=1) / math.sqrt(len(rs))))
+                row[key] = Estimate(float(m.mean()), err).as_dict()
+            prof.append(row)
+        out[N] = prof
+    return out
+
+
+def rs_ladder(d):
+    """RS q at every rung beta of the runs (solved once, cached in the JSON)."""
+    from numerics.validate import replica_theory
+    cache = d.setdefault("rs_q", {})
+    th = replica_theory("tanh")
+    todo = sorted({(r["g"], r["gamma"], r["eta"], rung["beta"]) for r in d["runs"]
+                   for rung in r.get("ladder", [])})
+    for g, gamma, eta, b in todo:
+        key = f"{b:.12g}"
+        if key not in cache:
+            cache[key] = th({"g": g, "gamma": gamma, "beta": b, "eta": eta})["q"]
+    _save(d)
+    return cache
+
+
+def report(d):
+    runs = d["runs"]
+    if not runs:
+        raise SystemExit("no runs in " + OUT)
+    means = disorder_means(runs)
+    p0 = runs[0]
+    lines = ["# Overlap distribution at equilibrium (parallel tempering)", "",
+             "Generated by `python benchmarks/overlap_distribution.py --report` from "
+             "benchmarks/results/overlap_distribution.json; see the script's docstring for "
+             "the method.", "",
+             f"Point: tanh, γ = {p0['gamma']}, g = {p0['g']}, β = {p0['beta']}, η = {p0['eta']}; "
+             f"ladder β = {p0['beta_min']} … {p0['beta']}; {p0['steps']} recorded steps after "
+             f"{p0['burn']} burn-in, Q recorded every {p0['thin']} steps.", "",
+             "Per J:", "",
+             "| N | J seed | rungs | round trips | q | N⟨Q²⟩ | ⟨|Q|⟩ | Binder B |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(runs, key=lambda r: (r["N"], r["seed"])):
+        lines.append(f"| {r['N']} | {r['seed']} | {r['rungs']} | {r['round_trips']} | "
+                     f"{r['q']['mean']:.4f} ± {r['q']['err']:.4f} | "
+                     f"{r['NQ2']['mean']:.3f} ± {r['NQ2']['err']:.3f} | "
+                     f"{r['absQ']['mean']:.4f} ± {r['absQ']['err']:.4f} | "
+                     f"{r['binder']['mean']:.3f} ± {r['binder']['err']:.3f} |")
+    lines += ["", "Mean over J (error: spread over J / √n_J):", "",
+              "| N | J | fewest round trips | q | N⟨Q²⟩ | ⟨|Q|⟩ √N | Binder B |",
+              "|---|---|---|---|---|---|---|"]
+    for N, m in means.items():
+        lines.append(f"| {N} | {m['J']} | {m['round_trips_min']} | "
+                     f"{m['q']['mean']:.4f} ± {m['q']['err']:.4f} | "
+                     f"{m['NQ2']['mean']:.3f} ± {m['NQ2']['err']:.3f} | "
+                     f"{m['absQ']['mean'] * math.sqrt(N):.3f} ± {m['absQ']['err'] * math.sqrt(N):.3f} | "
+                     f"{m['binder']['mean']:.3f} ± {m['binder']['err']:.3f} |")
+    rs = rs_ladder(d)
+    lines += ["", "Along the ladder (mean over J of each rung; ε = 2β e − 1 measures the energy "
+              "per site against 1/(2β), which the Q = 0 RS solution gives exactly):", "",
+              "| N | β | q | RS q | (q − RS)/err | ε |", "|---|---|---|---|---|---|"]
+    for N, prof in ladder_profiles(runs).items():
+        for i in sorted(set(range(0, len(prof), max(1, len(prof) // 6))) | {len(prof) - 1}):
+            row = prof[i]
+            b = row["beta"]
+            rq = rs.get(f"{b:.12g}")
+            z = (row["q"]["mean"] - rq) / row["q"]["err"] if rq is not None else float("nan")
+            lines.append(f"| {N} | {b:.2f} | {row['q']['mean']:.4f} ± {row['q']['err']:.4f} | "
+                         f"{rq:.5f} | {z:+.1f} | {row['eps']['mean']:+.4f} ± {row['eps']['err']:.4f} |")
+    lines += ["", "![P(Q)](overlap_distribution.png)", ""]
+    notes = ""
+    if os.path.exists(MD):
+        old = open(MD).read()
+        if "<!-- notes -->" in old:
+            notes = old[old.index("<!-- notes -->"):]
+    with open(MD, "w") as f:
+        f.write("\n".join(lines) + "\n" + (notes or "<!-- notes -->\n"))
+    _plot(runs)
+
+
+def _plot(runs):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4))
+    centres = 0.5 * (BINS[1:] + BINS[:-1])
+    w = BINS[1] - BINS[0]
+    for N in sorted({r["N"] for r in runs}):
+        h = np.sum([r["Q_hist"] for r in runs if r["N"] == N], axis=0).astype(float)
+        h /= h.sum() * w
+        ax[0].plot(centres, h, label=f"N = {N}")
+        x = centres * math.sqrt(N)
+        ax[1].plot(x, h / math.sqrt(N), label=f"N = {N}")
+    ax[0].set_xlabel("Q")
+    ax[0].set_ylabel("P(Q), all J")
+    ax[1].set_xlabel("Q √N")
+    ax[1].set_ylabel("P(Q) / √N")
+    rs = _load().get("rs_q", {})
+    for N, prof in ladder_profiles(runs).items():
+        b = np.array([r["beta"] for r in prof])
+        ax[2].errorbar(b, [r["q"]["mean"] for r in prof], [r["q"]["err"] for r in prof],
+                       fmt="o", ms=3, label=f"N = {N}, tempering")
+    if rs:
+        bb = sorted(rs, key=float)
+        ax[2].plot([float(k) for k in bb], [rs[k] for k in bb], "k-", label="RS (Q = 0)")
+    ax[2].set_xlabel("β (ladder rung)")
+    ax[2].set_ylabel("q")
+    for a in ax:
+        a.legend()
+    p0 = runs[0]
+    fig.suptitle(f"γ = {p0['gamma']}, g = {p0['g']}, β = {p0['beta']} (tempering)")
+    fig.tight_layout()
+    fig.savefig(PNG, dpi=110)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--N", type=int, nargs="+", default=[250, 500])
+    ap.add_argument("--J-seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])
+    ap.add_argument("--g", type=float, default=1.2)
+    ap.add_argument("--gamma", type=float, default=0.0)
+    ap.add_argument("--beta", type=float, default=100.0)
+    ap.add_argument("--beta-min", type=float, default=30.0)
+    ap.add_argument("--eta", type=float, default=0.0)
+    ap.add_argument("--steps", type=int, default=40000)
+    ap.add_argument("--burn", type=int, default=10000)
+    ap.add_argument("--thin", type=int, default=10)
+    ap.add_argument("--report", action="store_true")
+    a = ap.parse_args(argv)
+    d = _load()
+    if a.report:
+        report(d)
+        return 0
+    if any(n < 8 for n in a.N) or a.steps < 32 * a.thin or a.burn < 0:
+        raise SystemExit("need N >= 8, steps >= 32 thin and burn >= 0")
+    d["meta"] = {"command": "python benchmarks/overlap_distribution.py " + " ".join(sys.argv[1:]),
+                 "machine": platform.processor() or platform.machine(),
+                 "python": platform.python_version()}
+    for N in a.N:
+        for seed in a.J_seeds:
+            key = (N, seed, a.g, a.gamma, a.beta, a.beta_min, a.eta, a.steps)
+            if any((r["N"], r["seed"], r["g"], r["gamma"], r["beta"], r["beta_min"], r["eta"],
+                    r["steps"]) == key for r in d["runs"]):
+                continue
+            r = run_one(N, seed, a.g, a.gamma, a.beta, a.beta_min, a.eta, a.steps, a.burn, a.thin)
+            print(f"N={N} J={seed}: q={r['q']['mean']:.4f}±{r['q']['err']:.4f} "
+                  f"NQ2={r['NQ2']['mean']:.3f}±{r['NQ2']['err']:.3f} "
+                  f"B={r['binder']['mean']:.3f}±{r['binder']['err']:.3f} trips={r['round_trips']} "
+                  f"({r['wall_s']:.0f} s)", flush=True)
+            d = _load() | {"meta": d["meta"]}
+            d["runs"].append(r)
+            _save(d)
+    report(d)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
