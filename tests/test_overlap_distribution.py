@@ -6,23 +6,13 @@ m_k = E tanh(z/sqrt(beta))^k: q = m_2; Q = (1/N) sum_i w_i with w_i = phi(a_i) p
 <w^2> = m_2^2, <w^4> = m_4^2, hence N<Q^2> = m_2^2 and
 B = (3 - <Q^4>/<Q^2>^2)/2 = (3 - m_4^2/m_2^4)/(2N).
 """
-import importlib.util
 import math
-import pathlib
 
 import numpy as np
 import pytest
 from scipy.integrate import quad
 
 from numerics.stats import Estimate, assert_within
-
-
-def _module():
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "overlap_distribution.py"
-    spec = importlib.util.spec_from_file_location("overlap_distribution_script", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _moment(k, beta):
@@ -35,8 +25,8 @@ def _est(d):
     return Estimate(d["mean"], d["err"])
 
 
-def test_overlap_moments_at_g0_match_closed_forms(tmp_path):
-    mod = _module()
+def test_overlap_moments_at_g0_match_closed_forms(bench_script):
+    mod = bench_script("overlap_distribution")
     N, beta = 40, 1.0
     r = mod.run_one(N, 3, 0.0, 0.0, beta, 0.5, 0.0, 40000, 2000, 10, progress=False)
     m2, m4 = _moment(2, beta), _moment(4, beta)

@@ -22,17 +22,6 @@ def test_rs_theory_against_simulation_beta2(tmp_path):
     assert t.check(("q", "energy"), nsigma=3.0) == 2 * len(POINTS)
 
 
-def _grid_module():
-    """benchmarks/validation_grid.py, imported from its path (benchmarks/ is not a package)."""
-    import importlib.util
-    import pathlib
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "validation_grid.py"
-    spec = importlib.util.spec_from_file_location("validation_grid_script", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def _synthetic(points, Ns, line, err=0.01):
     """Rows and runs as the harness writes them, every observable exactly on y = a + b/N."""
     rows, runs = [], []
@@ -48,11 +37,11 @@ def _synthetic(points, Ns, line, err=0.01):
     return rows, runs
 
 
-def test_merge_extension_refits_over_all_sizes():
+def test_merge_extension_refits_over_all_sizes(bench_script):
     """An added size enters the 1/N fit: exact data on y = a + b/N give back a with chi^2 = 0
     on two degrees of freedom, a re-merged size replaces the old one, untouched points keep
     their values."""
-    vg = _grid_module()
+    vg = bench_script("validation_grid")
     p1 = dict(g=0.8, gamma=0.0, beta=2.0, eta=0.0)
     p2 = dict(g=1.2, gamma=0.0, beta=2.0, eta=0.0)
     line = {"q": (0.3, -20.0), "Q": (0.0, 1.0), "energy": (0.25, 5.0), "chi": (1.0, 2.0)}
@@ -98,10 +87,10 @@ def test_merge_extension_refits_over_all_sizes():
         vg.merge_extensions(res, [ext(*_synthetic([dict(p1, g=0.9)], (2000,), line))])
 
 
-def test_drifting_lists_points_still_moving_at_their_largest_size():
+def test_drifting_lists_points_still_moving_at_their_largest_size(bench_script):
     """A point is listed when a run at its largest N has |q half-trace drift| > 3; drifts at
     smaller N and drifts within 3 error bars are not."""
-    vg = _grid_module()
+    vg = bench_script("validation_grid")
     p1 = dict(g=0.8, gamma=0.0, beta=2.0, eta=0.0)
     p2 = dict(g=1.2, gamma=0.0, beta=2.0, eta=0.0)
     line = {"q": (0.3, -20.0), "Q": (0.0, 1.0), "energy": (0.25, 5.0), "chi": (1.0, 2.0)}
