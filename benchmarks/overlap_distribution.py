@@ -14,7 +14,7 @@ replica-symmetric Q = 0 phase from a broken one is the distribution P(Q):
 
 For each size N and coupling seed the script runs ``TemperingSampler`` on the short ladder
 beta_min ... beta (ratio 1 + sqrt(2/N), two walker sets whose overlap at the top rung is Q,
-exchanges every 10 steps, start x ~ N(0, 1)), records Q and q at the top rung every ``thin``
+exchanges every 10 steps, start x ~ N(0, 1)), records Q (top rung) and q, energy (every rung) every ``thin``
 steps after burn-in, and reports per J: <q>, <Q^2>, N <Q^2>, B (block jackknife), round
 trips; and per N the disorder means.
 
@@ -41,7 +41,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from numerics.couplings import couplings  # noqa: E402
-from numerics.stats import binder, combine, estimate  # noqa: E402
+from numerics.stats import Estimate, binder, estimate  # noqa: E402
 from numerics.tempering import TemperingSampler, geometric_ladder  # noqa: E402
 from numerics.transfer import builtin_kernels  # noqa: E402
 
@@ -63,8 +63,7 @@ def run_one(N, seed, g, gamma, beta, beta_min, eta, steps, burn, thin, progress=
     s = TemperingSampler(J, k, g, betas, swap_every=10, replicas=2, eta=eta, dt=0.05,
                          rng=np.random.default_rng(seed + 1 if chain_seed is None else [seed, chain_seed]),
                          X0=1.0)
-    top = (s.G - 1) * s.R
-    Qs, qs, q_rung, e_rung = [], [], [], []
+    Qs, q_rung, e_rung = [], [], []
     t0 = time.time()
     from tqdm.auto import tqdm
     bar = tqdm(total=burn + steps, disable=not progress, desc=f"N={N} J={seed}", unit="step",
@@ -75,30 +74,29 @@ def run_one(N, seed, g, gamma, beta, beta_min, eta, steps, burn, thin, progress=
         last = st.step
         if st.burn:
             continue
-        P = np.tanh(st.X[top:top + 2])
-        Qs.append(float(P[0] @ P[1]) / N)
-        qs.append(0.5 * float(np.einsum("ij,ij->", P, P)) / N)
-        Pall = np.tanh(st.X[:s.G * s.R]).reshape(s.G, s.R, N)
-        q_rung.append(np.einsum("krn,krn->k", Pall, Pall) / (s.R * N))
+        P = np.tanh(st.X[:s.G * s.R]).reshape(s.G, s.R, N)
+        Qs.append(float(P[-1, 0] @ P[-1, 1]) / N)                  # the two sets, top rung
+        q_rung.append(np.einsum("krn,krn->k", P, P) / (s.R * N))
         e_rung.append(np.asarray(st.energy[:s.G * s.R]).reshape(s.G, s.R).mean(axis=1))
     bar.close()
-    Q, q = np.asarray(Qs), np.asarray(qs)
-    if not (np.all(np.isfinite(Q)) and np.all(np.isfinite(q))):
+    Q, q_rung, e_rung = np.asarray(Qs), np.asarray(q_rung), np.asarray(e_rung)
+    if not (np.all(np.isfinite(Q)) and np.all(np.isfinite(q_rung))):
         raise FloatingPointError("non-finite overlap in the series")
+    q = q_rung[:, -1]
     Q2 = estimate(Q ** 2)
     B = binder(Q)
     hist, _ = np.histogram(Q, bins=BINS)
-    q_rung, e_rung = np.asarray(q_rung), np.asarray(e_rung)
     rungs = [{"beta": float(b), "q": estimate(q_rung[:, i]).as_dict(),
               "energy": estimate(e_rung[:, i]).as_dict()} for i, b in enumerate(betas)]
     acc = s.swap_acceptance
-    return {"N": N, "seed": seed, "chain_seed": chain_seed, "g": g, "gamma": gamma, "beta": beta, "beta_min": beta_min,
-            "eta": eta, "steps": steps, "burn": burn, "thin": thin, "rungs": int(s.G),
+    return {"N": N, "seed": seed, "chain_seed": chain_seed, "g": g, "gamma": gamma, "beta": beta,
+            "beta_min": beta_min, "eta": eta, "steps": steps, "burn": burn, "thin": thin, "rungs": int(s.G),
             "round_trips": int(s.round_trips),
             "swap_acceptance": [float(acc.min()), float(acc.max())],
             "q": estimate(q).as_dict(), "Q": estimate(Q).as_dict(), "Q2": Q2.as_dict(),
             "NQ2": Q2.scaled(N).as_dict(), "absQ": estimate(np.abs(Q)).as_dict(),
-            "binder": B.as_dict(), "Q_hist": hist.tolist(), "ladder": rungs, "samples": int(Q.size),
+            "binder": B.as_dict(), "Q_hist": hist.tolist(), "ladder": rungs,
+            "samples": int(Q.size),
             "wall_s": time.time() - t0}
 
 
@@ -128,30 +126,31 @@ def _save(d):
         json.dump(d, f, indent=1)
 
 
+def _mean_over_J(means, errs) -> dict:
+    """Mean over J samples; error: the larger of the spread over J / sqrt(n_J) and the
+    run errors combined (sqrt(sum err^2) / n_J), the run error alone for one J."""
+    m, e = np.asarray(means, dtype=float), np.asarray(errs, dtype=float)
+    err = float(np.sqrt(np.sum(e ** 2)) / m.size)
+    if m.size > 1:
+        err = max(err, float(m.std(ddof=1) / math.sqrt(m.size)))
+    return Estimate(float(m.mean()), err).as_dict()
+
+
 def disorder_means(runs):
-    """Per N: mean over J of q, N<Q^2>, B (errors: spread over J / sqrt(n_J), or the
-    combined run error when only one J)."""
-    from numerics.stats import Estimate
+    """Per N: mean over J of q, N<Q^2>, <|Q|>, B (``_mean_over_J``)."""
     out = {}
     for N in sorted({r["N"] for r in runs}):
         rs = [r for r in runs if r["N"] == N]
         row = {"N": N, "J": len(rs), "round_trips_min": min(r["round_trips"] for r in rs)}
         for key in ("q", "NQ2", "binder", "absQ"):
-            m = np.array([r[key]["mean"] for r in rs])
-            e = np.array([r[key]["err"] for r in rs])
-            if len(rs) > 1:
-                err = max(float(m.std(ddof=1) / math.sqrt(len(rs))), float(np.sqrt(np.sum(e ** 2)) / len(rs)))
-                row[key] = Estimate(float(m.mean()), err).as_dict()
-            else:
-                row[key] = combine([Estimate(float(m[0]), float(e[0]))]).as_dict()
+            row[key] = _mean_over_J([r[key]["mean"] for r in rs], [r[key]["err"] for r in rs])
         out[N] = row
     return out
 
 
 def ladder_profiles(runs):
     """Per N: for each rung of the (common) ladder the mean over J of q and of
-    eps = 2 beta e - 1, with the spread over J / sqrt(n_J) (or the run error for one J)."""
-    from numerics.stats import Estimate
+    eps = 2 beta e - 1 (``_mean_over_J``)."""
     out = {}
     for N in sorted({r["N"] for r in runs}):
         rs = [r for r in runs if r["N"] == N and "ladder" in r]
@@ -160,22 +159,17 @@ def ladder_profiles(runs):
         prof = []
         for i, rung in enumerate(rs[0]["ladder"]):
             b = rung["beta"]
-            row = {"beta": b}
-            for key, f in (("q", lambda v: v), ("eps", lambda v: 2 * b * v - 1)):
-                src = "q" if key == "q" else "energy"
-                m = np.array([f(r["ladder"][i][src]["mean"]) for r in rs])
-                e = np.array([(2 * b if key == "eps" else 1.0) * r["ladder"][i][src]["err"] for r in rs])
-                err = float(np.sqrt(np.sum(e ** 2)) / len(rs))
-                if len(rs) > 1:
-                    err = max(err, float(m.std(ddof=1) / math.sqrt(len(rs))))
-                row[key] = Estimate(float(m.mean()), err).as_dict()
-            prof.append(row)
+            at = [r["ladder"][i] for r in rs]
+            prof.append({"beta": b,
+                         "q": _mean_over_J([a["q"]["mean"] for a in at], [a["q"]["err"] for a in at]),
+                         "eps": _mean_over_J([2 * b * a["energy"]["mean"] - 1 for a in at],
+                                             [2 * b * a["energy"]["err"] for a in at])})
         out[N] = prof
     return out
 
 
 def run_key(r):
-    """What identifies a run: (N, J seed, g, gamma, beta, beta_min, eta, steps)."""
+    """What identifies a run: (N, J seed, g, gamma, beta, beta_min, eta, steps, chain seed)."""
     return (r["N"], r["seed"], r["g"], r["gamma"], r["beta"], r["beta_min"], r["eta"], r["steps"],
             r.get("chain_seed"))
 
