@@ -174,6 +174,11 @@ def run_key(r):
             r.get("chain_seed"))
 
 
+def _first_runs(runs):
+    """One run per J (repeats with a chain seed left out): what the means over J use."""
+    return [r for r in runs if r.get("chain_seed") is None]
+
+
 def point_key(r):
     """The parameter point of a run: (g, gamma, beta, beta_min, eta)."""
     return (r["g"], r["gamma"], r["beta"], r["beta_min"], r["eta"])
@@ -205,7 +210,7 @@ def rs_ladder(d):
 
 def _section(runs, rs):
     p0 = runs[0]
-    first = [r for r in runs if r.get("chain_seed") is None]     # one run per J for the means
+    first = _first_runs(runs)
     means = disorder_means(first)
     lines = [f"## γ = {p0['gamma']}, g = {p0['g']}, β = {p0['beta']}, η = {p0['eta']}", "",
              f"Ladder β = {p0['beta_min']} … {p0['beta']}; {p0['steps']} recorded steps after "
@@ -290,7 +295,7 @@ def _plot(groups, rs):
         ax[1].set_xlabel("Q √N")
         ax[1].set_ylabel("P(Q) / √N")
         bb = []
-        for N, prof in ladder_profiles([r for r in runs if r.get("chain_seed") is None]).items():
+        for N, prof in ladder_profiles(_first_runs(runs)).items():
             b = [r["beta"] for r in prof]
             bb += b
             ax[2].errorbar(b, [r["q"]["mean"] for r in prof], [r["q"]["err"] for r in prof],
@@ -322,16 +327,12 @@ def main(argv=None):
                     help="independent repeat on the same J: start and noise from (J seed, this)")
     ap.add_argument("--report", action="store_true")
     a = ap.parse_args(argv)
-    d = _load()
     if a.report:
-        report(d)
+        report(_load())
         return 0
     if any(n < 8 for n in a.N) or a.steps < 32 * a.thin or a.burn < 0:
         raise SystemExit("need N >= 8, steps >= 32 thin and burn >= 0")
     cmd = "python benchmarks/overlap_distribution.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    d["meta"] = {"commands": [c for c in d["meta"].get("commands", []) if c != cmd] + [cmd],
-                 "machine": platform.processor() or platform.machine(),
-                 "python": platform.python_version()}
     for N in a.N:
         for seed in a.J_seeds:
             key = (N, seed, a.g, a.gamma, a.beta, a.beta_min, a.eta, a.steps, a.chain_seed)
@@ -346,7 +347,9 @@ def main(argv=None):
             with _locked():                 # several processes may append to the same file
                 d = _load()
                 d["meta"] = {**d.get("meta", {}),
-                             "commands": sorted(set(d.get("meta", {}).get("commands", [])) | {cmd})}
+                             "commands": sorted(set(d.get("meta", {}).get("commands", [])) | {cmd}),
+                             "machine": platform.processor() or platform.machine(),
+                             "python": platform.python_version()}
                 if not any(run_key(x) == key for x in d["runs"]):   # not done meanwhile
                     d["runs"].append(r)
                 _save(d)
