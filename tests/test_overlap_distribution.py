@@ -25,7 +25,7 @@ def _est(d):
     return Estimate(d["mean"], d["err"])
 
 
-def test_overlap_moments_at_g0_match_closed_forms(bench_script):
+def test_overlap_moments_at_g0_match_closed_forms(bench_script, tmp_path):
     mod = bench_script("overlap_distribution")
     N, beta = 40, 1.0
     r = mod.run_one(N, 3, 0.0, 0.0, beta, 0.5, 0.0, 40000, 2000, 10, progress=False)
@@ -49,3 +49,13 @@ def test_overlap_moments_at_g0_match_closed_forms(bench_script):
     top = prof[-1]
     assert top["eps"]["mean"] == pytest.approx(
         np.mean([2 * beta * x["ladder"][-1]["energy"]["mean"] - 1 for x in (r, r2)]))
+    # the report: tables and figure from the JSON; the RS q per rung is the g = 0 closed form
+    mod.OUT, mod.MD, mod.PNG = (str(tmp_path / n) for n in ("o.json", "o.md", "o.png"))
+    mod._save({"meta": {"commands": ["test"]}, "runs": [r, r2]})
+    mod.report(mod._load())
+    rs = mod._load()["rs_q"]
+    assert len(rs) == len(r["ladder"])
+    for rung in r["ladder"]:
+        assert rs[mod._rs_key(0.0, 0.0, 0.0, rung["beta"])] == pytest.approx(_moment(2, rung["beta"]), rel=1e-8)
+    md = (tmp_path / "o.md").read_text()
+    assert md.count(f"| {N} | 3 |") == 1 and "<!-- notes -->" in md and (tmp_path / "o.png").stat().st_size > 0
