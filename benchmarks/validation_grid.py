@@ -1,4 +1,4 @@
-"""Finite-beta replica-symmetric solution against Langevin/MALA sampling on a 16-point grid.
+"""Finite-beta replica-symmetric solution against Langevin/MALA sampling on a 24-point grid.
 
 Grid: beta in {2, 10, 100}, g in {0.8, 1.2}, gamma in {0, 0.5}, eta in {0, 0.1}, phi = tanh, no
 input. Every point goes through ``numerics.validate.validate`` (the harness of
