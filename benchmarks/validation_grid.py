@@ -406,7 +406,7 @@ def markdown(res, old_notes=""):
                  f"initial dt {s['dt']}")
     L += ["* per N: mean over the J samples, error = max(sampling errors combined, standard error of "
           "the 3 sample means); N → ∞: weighted fit y = a + b/N (error inflated by sqrt(χ²/dof) when "
-          "χ²/dof > 1; N_sizes − 2 degrees of freedom: one with 3 sizes, two with 4)",
+          "χ²/dof > 1; N_sizes − 2 degrees of freedom: one with 3 sizes, two with 4, three with 5)",
           "* theory: `replica_theory('tanh')` (finite-β RS saddle point); z = (sim − theory)/err at N → ∞",
           "* acceptance: mean over all runs of the point (all N and seeds); dt and τ at the point's largest N "
           "(τ: the largest over the seeds, integrated autocorrelation time in MALA steps)", "",
@@ -451,7 +451,7 @@ def markdown(res, old_notes=""):
              + ".")
     c2 = [(p[o]["chi2_dof"], o, p) for p in pts for o in ("q", "energy") if p[o]["chi2_dof"] is not None]
     big = [t for t in c2 if t[0] > 4]
-    L.append(f"* 1/N fits with χ²/dof > 4 (1 dof with 3 sizes, 2 with 4): {len(big)} of {len(c2)}" +
+    L.append(f"* 1/N fits with χ²/dof > 4 (N_sizes − 2 dof): {len(big)} of {len(c2)}" +
              (": " + "; ".join(f"{o} at {label(p)} ({c:.1f})" for c, o, p in big) if big else "") + ".")
     L += ["", NOTES, old_notes.strip(), ""]
     return "\n".join(L)
