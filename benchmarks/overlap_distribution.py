@@ -208,13 +208,26 @@ def rs_ladder(d):
     return cache | new
 
 
+def _run_lengths(runs) -> str:
+    """'S recorded steps after B burn-in', with the sizes of each (S, B) when they differ."""
+    by_len = {}
+    for r in runs:
+        by_len.setdefault((r["steps"], r["burn"]), set()).add(r["N"])
+    if len(by_len) == 1:
+        (steps, burn), = by_len
+        return f"{steps} recorded steps after {burn} burn-in"
+    return "recorded steps after burn-in " + ", ".join(
+        f"{steps} + {burn} (N = {', '.join(str(n) for n in sorted(Ns))})"
+        for (steps, burn), Ns in sorted(by_len.items(), reverse=True))
+
+
 def _section(runs, rs):
     p0 = runs[0]
     first = _first_runs(runs)
     means = disorder_means(first)
     lines = [f"## γ = {p0['gamma']}, g = {p0['g']}, β = {p0['beta']}, η = {p0['eta']}", "",
-             f"Ladder β = {p0['beta_min']} … {p0['beta']}; {p0['steps']} recorded steps after "
-             f"{p0['burn']} burn-in, Q recorded every {p0['thin']} steps.", "",
+             f"Ladder β = {p0['beta_min']} … {p0['beta']}; {_run_lengths(runs)}, Q recorded "
+             f"every {p0['thin']} steps.", "",
              "Per J:", "",
              "| N | J seed | rungs | round trips | q | N⟨Q²⟩ | ⟨|Q|⟩ | Binder B |",
              "|---|---|---|---|---|---|---|---|"]
