@@ -78,6 +78,8 @@ def cmd_run(a):
             for gamma, gs in GRIDS.items():
                 if a.gammas and gamma not in a.gammas:
                     continue
+                if a.gs:
+                    gs = [g for g in gs if any(abs(g - h) < 1e-12 for h in a.gs)]
                 unit(db, "runs", f"{gamma}/{N}/{s}", N=N, gs=gs, gamma=gamma, seeds=(s,),
                      spectrum=True, progress=False, **PARAMS)
 
@@ -148,9 +150,19 @@ def merged(db, gamma, N):
         return None
     cat = lambda f: np.concatenate([getattr(r, f) for r in runs])  # noqa: E731
     r0 = runs[0]
+    if any(not np.array_equal(r.gs, r0.gs) for r in runs):
+        raise ValueError(f"gamma = {gamma}, N = {N}: the J samples were run on different g "
+                         "grids; rerun them on one grid")
     return LyapunovScan(N, gamma, r0.gs, tuple(s for r in runs for s in r.seeds),
                         cat("lam"), cat("err"), cat("first"), cat("second"), cat("q_end"),
                         cat("speed_end"), cat("mu"), r0.params)
+
+
+def on_grid(grid, gs, cells, missing):
+    """``cells`` (one per g in ``gs``, a subset of ``grid``) placed on the columns of
+    ``grid``, ``missing`` where a g was not run."""
+    at = {round(float(g), 9): c for g, c in zip(gs, cells)}
+    return [at.get(round(float(g), 9), missing) for g in grid]
 
 
 def classify(s, nsig=3.0):
@@ -194,8 +206,9 @@ def cmd_report(a):
             s = merged(db, gamma, N)
             wall = sum(d["wall_s"] for k, d in db["runs"].items()
                        if k.startswith(f"{gamma}/{N}/"))
-            md.append(f"| {N} | {len(s.seeds)} | " + " | ".join(
-                f"{m:+.4f} ± {e:.4f}" for m, e in zip(s.mean, s.mean_err)) + " |")
+            md.append(f"| {N} | {len(s.seeds)} | " + " | ".join(on_grid(
+                GRIDS[gamma], s.gs, [f"{m:+.4f} ± {e:.4f}" for m, e in zip(s.mean, s.mean_err)],
+                "not run")) + " |")
             ent = {"N": N, "seeds": list(s.seeds), "gs": s.gs.tolist(),
                    "mean": s.mean.tolist(), "mean_err": s.mean_err.tolist(),
                    "inv_mu": (1 / s.mu).tolist(), "classes": classify(s), "wall_s": wall,
@@ -218,7 +231,8 @@ def cmd_report(a):
             ent["positive_from"] = None if i0 is None else float(s.gs[i0])
             cross_md.append(f"| {N} | {cell} | {onset} | {np.mean(1 / s.mu):.4f} "
                             f"({np.min(1 / s.mu):.4f}-{np.max(1 / s.mu):.4f}) | {wall:.0f} |")
-            class_md += [f"| {N} | {s.seeds[k]} | {1 / s.mu[k]:.4f} | " + " ".join(c) + " |"
+            class_md += [f"| {N} | {s.seeds[k]} | {1 / s.mu[k]:.4f} | "
+                         + " ".join(on_grid(GRIDS[gamma], s.gs, c, ".")) + " |"
                          for k, c in enumerate(ent["classes"])]
             ax.errorbar(s.gs + 0.002 * (Ns.index(N) - 1), s.mean, 2 * s.mean_err, marker="o",
                         ms=3, capsize=2, label=f"N = {N} ({len(s.seeds)} J)")
@@ -240,7 +254,7 @@ def cmd_report(a):
         analysis[f"{gamma}/extrapolation"] = ext
         md += ["", "Per J sample and g (C: lambda > 3 err; F: on a fixed point, "
                "(1/N)|dx/dt|^2 < 1e-20 at the end; L: |lambda| < 3 err and moving; "
-               "-: lambda < -3 err and moving):", "",
+               "-: lambda < -3 err and moving; '.': g not run at this N):", "",
                "| N | seed | 1/max Re eig J | " + " ".join(f"{g:g}" for g in GRIDS[gamma])
                + " |", "|---|---|---|---|"] + class_md + [""]
         ax.axhline(0, color="k", lw=0.6)
@@ -291,6 +305,9 @@ def main():
     r.add_argument("--Ns", type=int, nargs="+", default=[500, 1000, 2000])
     r.add_argument("--seeds", type=int, nargs="+", default=[4, 4, 3])
     r.add_argument("--gammas", type=float, nargs="+", default=None)
+    r.add_argument("--gs", type=float, nargs="+", default=None,
+                   help="run only these gains (a subset of the grid of the one gamma given "
+                        "with --gammas), e.g. for a large N where the full grid is too costly")
     r.add_argument("--start", type=int, default=0,
                    help="first network seed (run seeds start .. seeds-1), to split one size "
                         "over processes")
@@ -307,6 +324,14 @@ def main():
         ap.error(f"--start must be in [0, {max(a.seeds)}) so that some seed is run, got {a.start}")
     if a.cmd == "run" and a.gammas and not set(a.gammas) <= set(GRIDS):
         ap.error(f"--gammas must be among {sorted(GRIDS)} (the scan's grids), got {a.gammas}")
+    if a.cmd == "run" and a.gs:
+        if not a.gammas or len(a.gammas) != 1:
+            ap.error("--gs needs exactly one --gammas value")
+        grid = GRIDS[a.gammas[0]]
+        bad = [g for g in a.gs if not any(abs(g - h) < 1e-12 for h in grid)]
+        if bad:
+            ap.error(f"--gs must be a subset of the grid {grid} of gamma = {a.gammas[0]}, "
+                     f"got {bad} outside it")
     {"run": cmd_run, "checks": cmd_checks, "inits": cmd_inits, "report": cmd_report}[a.cmd](a)
 
 
