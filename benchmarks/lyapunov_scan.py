@@ -3,6 +3,7 @@ for gamma in {0, 0.5} and N = 500 ... 4000, against the lines g (1 + gamma) = 1 
 g sqrt(1 + gamma) = 1.
 
     python benchmarks/lyapunov_scan.py run [--Ns 500 1000 2000] [--seeds 4 4 3] [--gammas 0.5] [--start 0]
+    python benchmarks/lyapunov_scan.py run --Ns 8000 --seeds 2 --gammas 0.0 --gs 1.0 1.05 1.1 1.15 1.2
     python benchmarks/lyapunov_scan.py checks        # dt and t_transient comparisons
     python benchmarks/lyapunov_scan.py inits [--N 1000] [--seeds 4] [--inits 1 2]   # other initial states
     python benchmarks/lyapunov_scan.py report        # -> results/lyapunov_scan.{json,md}, docs/lyapunov.png
@@ -307,7 +308,7 @@ def main():
     r.add_argument("--gammas", type=float, nargs="+", default=None)
     r.add_argument("--gs", type=float, nargs="+", default=None,
                    help="run only these gains (a subset of the grid of the one gamma given "
-                        "with --gammas), e.g. for a large N where the full grid is too costly")
+                        "with --gammas), e.g. the points around the crossing at N = 8000")
     r.add_argument("--start", type=int, default=0,
                    help="first network seed (run seeds start .. seeds-1), to split one size "
                         "over processes")
