@@ -79,8 +79,8 @@ def cmd_run(a):
             for gamma, gs in GRIDS.items():
                 if a.gammas and gamma not in a.gammas:
                     continue
-                if a.gs:
-                    gs = [g for g in gs if any(abs(g - h) < 1e-12 for h in a.gs)]
+                if a.gs:                     # main() set a.gs to values of this grid
+                    gs = [g for g in gs if g in a.gs]
                 unit(db, "runs", f"{gamma}/{N}/{s}", N=N, gs=gs, gamma=gamma, seeds=(s,),
                      spectrum=True, progress=False, **PARAMS)
 
@@ -160,10 +160,11 @@ def merged(db, gamma, N):
 
 
 def on_grid(grid, gs, cells, missing):
-    """``cells`` (one per g in ``gs``, a subset of ``grid``) placed on the columns of
-    ``grid``, ``missing`` where a g was not run."""
-    at = {round(float(g), 9): c for g, c in zip(gs, cells)}
-    return [at.get(round(float(g), 9), missing) for g in grid]
+    """``cells`` (one per g in ``gs``, a subset of ``grid``: the grid's own values, stored
+    exactly in the JSON) placed on the columns of ``grid``, ``missing`` where a g was not
+    run."""
+    at = dict(zip(map(float, gs), cells))
+    return [at.get(float(g), missing) for g in grid]
 
 
 def classify(s, nsig=3.0):
@@ -333,6 +334,7 @@ def main():
         if bad:
             ap.error(f"--gs must be a subset of the grid {grid} of gamma = {a.gammas[0]}, "
                      f"got {bad} outside it")
+        a.gs = [h for h in grid if any(abs(g - h) < 1e-12 for g in a.gs)]
     {"run": cmd_run, "checks": cmd_checks, "inits": cmd_inits, "report": cmd_report}[a.cmd](a)
 
 
