@@ -53,16 +53,18 @@ BINS = np.linspace(-0.4, 0.4, 81)
 
 
 def run_one(N, seed, g, gamma, beta, beta_min, eta, steps, burn, thin, progress=True,
-            chain_seed=None):
+            chain_seed=None, J=None, X0=1.0):
     """One tempering run on J(seed); returns the per-J summary and the Q histogram. The
     start and the noise come from seed + 1, or from (seed, chain_seed) when chain_seed is
-    given (an independent run on the same J)."""
+    given (an independent run on the same J). ``J`` replaces the couplings of the seed (e.g.
+    planted ones, benchmarks/planted_tempering.py) and ``X0`` the start (scale or rows)."""
     k = builtin_kernels("tanh")
-    J = couplings(N, gamma, rng=np.random.default_rng(seed))
+    if J is None:
+        J = couplings(N, gamma, rng=np.random.default_rng(seed))
     betas = geometric_ladder(beta_min, beta, N)
     s = TemperingSampler(J, k, g, betas, swap_every=10, replicas=2, eta=eta, dt=0.05,
                          rng=np.random.default_rng(seed + 1 if chain_seed is None else [seed, chain_seed]),
-                         X0=1.0)
+                         X0=X0)
     Qs, q_rung, e_rung = [], [], []
     t0 = time.time()
     from tqdm.auto import tqdm

@@ -1,0 +1,244 @@
+"""Parallel tempering on planted couplings: is the equilibrium gap above g_q a sampling
+failure or a property of the quenched measure?
+
+At gamma = 0, g = 1.2, beta = 100 tempering on ordinary (i.i.d.) couplings gives q about
+15 % below the replica-symmetric Q = 0 solution, which at gamma = 0 is the annealed one
+(docs/overlap_distribution.md). ``numerics.planted`` draws couplings J together with an
+exact equilibrium state x of their Boltzmann measure at beta (the planted ensemble), and
+then, exactly at every N,
+
+    E_{J planted} <q>_J = E_annealed q(x)          (Nishimori identity of planting).
+
+The same tempering run (``overlap_distribution.run_one``: ladder beta_min ... beta, two walker
+sets, exchanges every 10 steps) is made on planted J, walker set 1 starting at the planted
+x on the top rung and set 0 at x ~ N(0, 1). If the sampler equilibrates, its q at beta
+averages to the annealed q(x) over planted J; if it does not, it falls short on planted J
+as well. Typical-J runs with the same ladder and run length come from
+benchmarks/results/overlap_distribution.json.
+
+    python benchmarks/planted_tempering.py --N 250 --J-seeds 0 1 2 3 [--g 1.2 --beta 100 --beta-min 3]
+    python benchmarks/planted_tempering.py --report     # docs/planted.md
+
+Writes benchmarks/results/planted_tempering.json (one entry per (N, J seed, point); entries
+already there are skipped, so several processes can split the seeds) and docs/planted.md.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+
+from numerics.planted import planted_couplings, sample_annealed  # noqa: E402
+from numerics.tempering import geometric_ladder  # noqa: E402
+import overlap_distribution as od  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+OUT = os.path.join(ROOT, "benchmarks", "results", "planted_tempering.json")
+MD = os.path.join(ROOT, "docs", "planted.md")
+
+
+def _load():
+    if os.path.exists(OUT):
+        with open(OUT) as f:
+            return json.load(f)
+    return {"meta": {}, "annealed": {}, "runs": []}
+
+
+@contextlib.contextmanager
+def _locked():
+    import fcntl
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT + ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _save(d):
+    tmp = OUT + f".{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(d, f, indent=1)
+    os.replace(tmp, OUT)
+
+
+def _akey(N, g, beta):
+    return f"{N}|{g:.12g}|{beta:.12g}"
+
+
+def annealed_states(N, g, beta, chains, seed=2024):
+    """Independent annealed states (one per planted J) and the annealed mean of q(x)."""
+    A = sample_annealed(N, g, beta, chains=chains, steps=20000, dt=0.02,
+                        rng=np.random.default_rng([seed, N]))
+    return A
+
+
+def run_planted(N, seed, A, g, beta, beta_min, steps, burn, thin, progress=True):
+    x = A.x[seed]
+    J = planted_couplings(x, g, beta, rng=np.random.default_rng([seed, 77, N]))
+    f = np.tanh(x)
+    res = x - g * J @ f
+    betas = geometric_ladder(beta_min, beta, N)
+    G = betas.size
+    X0 = np.random.default_rng([seed, 5, N]).standard_normal((2 * G, N))
+    X0[2 * (G - 1) + 1] = x                # walker set 1, top rung: the planted state
+    r = od.run_one(N, seed, g, 0.0, beta, beta_min, 0.0, steps, burn, thin,
+                  progress=progress, J=J, X0=X0)
+    r["planted_q"] = float(f @ f / N)
+    r["planted_beta_e"] = float(beta * 0.5 * res @ res / N)
+    return r
+
+
+def run_iid(N, seed, g, beta, beta_min, steps, burn, thin, progress=True):
+    """The control: the same run on i.i.d. zero-diagonal couplings (no planted state)."""
+    from numerics.couplings import couplings
+    J = couplings(N, 0.0, rng=np.random.default_rng([seed, 78, N]))
+    np.fill_diagonal(J, 0.0)
+    G = geometric_ladder(beta_min, beta, N).size
+    X0 = np.random.default_rng([seed, 5, N]).standard_normal((2 * G, N))
+    r = od.run_one(N, seed, g, 0.0, beta, beta_min, 0.0, steps, burn, thin,
+                  progress=progress, J=J, X0=X0)
+    r["source"] = "iid"
+    return r
+
+
+def _source(r):
+    return r.get("source", "planted")
+
+
+def _mean(vals, errs):
+    vals = np.asarray(vals, float)
+    n = vals.size
+    spread = vals.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
+    stat = math.sqrt(np.sum(np.asarray(errs, float) ** 2)) / n
+    return float(vals.mean()), float(np.nanmax([spread, stat]))
+
+
+def report(d):
+    from numerics.validate import replica_theory
+    typical = od._load()["runs"]
+    th = replica_theory("tanh")
+    groups = {}
+    for r in d["runs"]:
+        groups.setdefault((r["g"], r["beta"], r["beta_min"], r["steps"]), []).append(r)
+    lines = ["# Planted couplings: does tempering reach equilibrium above g_q?", "",
+             "Generated by `python benchmarks/planted_tempering.py --report` from "
+             "benchmarks/results/planted_tempering.json; method in the script's docstring and "
+             "in `numerics/planted.py`. Commands: "
+             + "; ".join(f"`{c}`" for c in d["meta"].get("commands", [])), ""]
+    for (g, beta, bmin, steps), runs in sorted(groups.items()):
+        rs = th({"g": g, "gamma": 0.0, "beta": beta, "eta": 0.0})["q"]
+        lines += [f"## γ = 0, g = {g}, β = {beta} (ladder β = {bmin} … {beta}, {steps} recorded steps)",
+                  "", f"RS (= annealed at N = ∞) q = {rs:.5f}.", "",
+                  "| N | J | source | round trips | q(x planted) | β e(x planted) | tempered q (set 0 / set 1 on the top rung: both sets) | ε = 2βe − 1 |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in sorted(runs, key=lambda r: (r["N"], _source(r) != "planted", r["seed"])):
+            top = r["ladder"][-1]
+            pl = _source(r) == "planted"
+            lines.append(f"| {r['N']} | {r['seed']} | {'planted' if pl else 'i.i.d., J_ii = 0'} | "
+                         f"{r['round_trips']} | "
+                         + (f"{r['planted_q']:.4f} | {r['planted_beta_e']:.4f} | " if pl else "– | – | ")
+                         + f"{r['q']['mean']:.4f} ± {r['q']['err']:.4f} | "
+                         f"{2 * beta * top['energy']['mean'] - 1:+.4f} ± {2 * beta * top['energy']['err']:.4f} |")
+        typ = [t for t in typical if t["g"] == g and t["gamma"] == 0.0 and t["beta"] == beta
+               and t["beta_min"] == bmin and t["eta"] == 0.0 and t.get("chain_seed") is None]
+        for t in sorted(typ, key=lambda t: (t["N"], t["seed"])):
+            top = t["ladder"][-1]
+            lines.append(f"| {t['N']} | {t['seed']} | i.i.d. (overlap_distribution) | {t['round_trips']} | – | – | "
+                         f"{t['q']['mean']:.4f} ± {t['q']['err']:.4f} | "
+                         f"{2 * beta * top['energy']['mean'] - 1:+.4f} ± {2 * beta * top['energy']['err']:.4f} |")
+        lines += ["", "Means over J (error: the larger of spread/√n and the per-run errors):", "",
+                  "| N | annealed E q(x) (exact target on planted J) | planted J: tempered q | "
+                  "i.i.d. J, J_ii = 0: tempered q | i.i.d. J (overlap_distribution): tempered q | RS q |",
+                  "|---|---|---|---|---|---|"]
+        for N in sorted({r["N"] for r in runs}):
+            a = d["annealed"].get(_akey(N, g, beta), {"q": math.nan, "err": math.nan})
+            cols = []
+            for rr in ([r for r in runs if r["N"] == N and _source(r) == "planted"],
+                       [r for r in runs if r["N"] == N and _source(r) == "iid"],
+                       [t for t in typ if t["N"] == N]):
+                m = _mean([r["q"]["mean"] for r in rr], [r["q"]["err"] for r in rr]) if rr else None
+                cols.append(f"{m[0]:.4f} ± {m[1]:.4f} ({len(rr)} J)" if m else "–")
+            lines.append(f"| {N} | {a['q']:.4f} ± {a['err']:.4f} | " + " | ".join(cols) + f" | {rs:.5f} |")
+        lines.append("")
+    notes = ""
+    if os.path.exists(MD):
+        old = open(MD).read()
+        if "<!-- notes -->" in old:
+            notes = old[old.index("<!-- notes -->"):]
+    with open(MD, "w") as f:
+        f.write("\n".join(lines) + "\n" + (notes or "<!-- notes -->\n"))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--N", type=int, nargs="+", default=[250])
+    ap.add_argument("--J-seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    ap.add_argument("--g", type=float, default=1.2)
+    ap.add_argument("--beta", type=float, default=100.0)
+    ap.add_argument("--beta-min", type=float, default=3.0)
+    ap.add_argument("--steps", type=int, default=100000)
+    ap.add_argument("--burn", type=int, default=20000)
+    ap.add_argument("--thin", type=int, default=10)
+    ap.add_argument("--chains", type=int, default=16, help="annealed states drawn per N (>= seeds)")
+    ap.add_argument("--iid", action="store_true",
+                    help="the control: i.i.d. zero-diagonal couplings instead of planted ones")
+    ap.add_argument("--report", action="store_true")
+    a = ap.parse_args(argv)
+    if a.report:
+        report(_load())
+        return 0
+    if min(a.J_seeds) < 0 or (not a.iid and max(a.J_seeds) >= a.chains):
+        raise SystemExit(f"J seeds must lie in [0, {a.chains})")
+    if any(n < 8 for n in a.N) or a.steps < 32 * a.thin or a.burn < 0:
+        raise SystemExit("need N >= 8, steps >= 32 thin and burn >= 0")
+    cmd = "python benchmarks/planted_tempering.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    for N in a.N:
+        A = None if a.iid else annealed_states(N, a.g, a.beta, a.chains)
+        if A is not None:
+            qa, qe = A.q
+            print(f"N={N}: annealed q = {qa:.5f} ± {qe:.5f} (acceptance {A.acceptance:.3f})", flush=True)
+            with _locked():
+                d = _load()
+                d["annealed"][_akey(N, a.g, a.beta)] = {"q": qa, "err": qe, "chains": a.chains,
+                                                         "acceptance": A.acceptance}
+                _save(d)
+        for seed in a.J_seeds:
+            src = "iid" if a.iid else "planted"
+            key = (N, seed, a.g, a.beta, a.beta_min, a.steps, src)
+            if any((r["N"], r["seed"], r["g"], r["beta"], r["beta_min"], r["steps"], _source(r)) == key
+                   for r in _load()["runs"]):
+                continue
+            t0 = time.time()
+            if a.iid:
+                r = run_iid(N, seed, a.g, a.beta, a.beta_min, a.steps, a.burn, a.thin)
+            else:
+                r = run_planted(N, seed, A, a.g, a.beta, a.beta_min, a.steps, a.burn, a.thin)
+            print(f"N={N} J={seed} ({src}): planted q={r.get('planted_q', math.nan):.4f}, "
+                  f"tempered q={r['q']['mean']:.4f}±{r['q']['err']:.4f}, trips={r['round_trips']} "
+                  f"({time.time() - t0:.0f} s)", flush=True)
+            with _locked():
+                d = _load()
+                d["meta"] = {**d.get("meta", {}),
+                             "commands": sorted(set(d.get("meta", {}).get("commands", [])) | {cmd}),
+                             "machine": platform.processor() or platform.machine(),
+                             "python": platform.python_version()}
+                d["runs"].append(r)
+                _save(d)
+    report(_load())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

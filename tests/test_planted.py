@@ -1,0 +1,99 @@
+"""The planted ensemble: gradient of the annealed density, and the exact identity
+E_{J planted} <q>_J = E_annealed q(x) checked with the closed-form Boltzmann average of
+linear phi (THEORY.md §3: <|x|^2>_J = Tr[(A^T A + 2 eta)^-1] / beta, A = I - g J)."""
+import math
+
+import numpy as np
+import pytest
+
+from numerics.planted import annealed_logdensity, planted_couplings, sample_annealed
+from numerics.transfer import builtin_kernels
+
+
+def test_gradient_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 7))
+    lp, gr = annealed_logdensity(X, 1.3, 20.0, 0.1)
+    h = 1e-6
+    for c in range(3):
+        for i in range(7):
+            Xp, Xm = X.copy(), X.copy()
+            Xp[c, i] += h
+            Xm[c, i] -= h
+            fd = (annealed_logdensity(Xp, 1.3, 20.0, 0.1)[0][c]
+                  - annealed_logdensity(Xm, 1.3, 20.0, 0.1)[0][c]) / (2 * h)
+            assert fd == pytest.approx(gr[c, i], rel=1e-6, abs=1e-7)
+
+
+def test_planted_rows_have_the_conditional_mean():
+    """Row i of J given x has mean beta g x_i f / (N s_i) (f = phi(x) without site i):
+    checked on the residual x - g J phi(x), whose conditional mean is x_i / s_i."""
+    rng = np.random.default_rng(1)
+    N, g, beta = 6, 0.9, 4.0
+    x = rng.standard_normal(N)
+    f = np.tanh(x)
+    s = 1 + beta * g**2 * (f @ f - f * f) / N
+    res = np.array([x - g * planted_couplings(x, g, beta, rng=rng) @ f for _ in range(20000)])
+    assert np.all(np.abs(res.mean(axis=0) - x / s) < 4 * res.std(axis=0) / math.sqrt(20000))
+    # and variance g^2 q_i / s_i
+    var = g**2 * (f @ f - f * f) / N / s
+    assert np.allclose(res.var(axis=0), var, rtol=0.05)
+
+
+def test_nishimori_identity_linear_phi():
+    """Averaged over planted J, the exact Boltzmann <q>_J equals the annealed mean of q(x)."""
+    lin = builtin_kernels("linear")
+    N, g, beta, eta = 8, 0.8, 10.0, 0.05
+    rng = np.random.default_rng(2)
+    A = sample_annealed(N, g, beta, eta, lin, chains=3000, steps=1500, dt=0.01, rng=rng)
+    q_ann, e_ann = A.q
+    vals = []
+    for x in A.x:
+        J = planted_couplings(x, g, beta, lin, rng=rng)
+        M = np.eye(N) - g * J
+        vals.append(np.trace(np.linalg.inv(M.T @ M + 2 * eta * np.eye(N))) / (beta * N))
+    vals = np.asarray(vals)
+    err = math.hypot(e_ann, vals.std(ddof=1) / math.sqrt(vals.size))
+    assert abs(vals.mean() - q_ann) < 4 * err
+    # the identity is not trivially satisfied: unplanted J give a different value
+    iid = []
+    for _ in range(3000):
+        J = rng.standard_normal((N, N)) / math.sqrt(N)
+        np.fill_diagonal(J, 0.0)
+        M = np.eye(N) - g * J
+        iid.append(np.trace(np.linalg.inv(M.T @ M + 2 * eta * np.eye(N))) / (beta * N))
+    iid = np.asarray(iid)
+    assert abs(iid.mean() - q_ann) > 4 * math.hypot(e_ann, iid.std(ddof=1) / math.sqrt(iid.size))
+
+
+def test_bad_input():
+    with pytest.raises(ValueError):
+        sample_annealed(1, 1.0, 1.0)
+    with pytest.raises(ValueError):
+        sample_annealed(10, 1.0, -1.0)
+    with pytest.raises(ValueError):
+        planted_couplings(np.array([np.nan, 1.0]), 1.0, 1.0)
+
+
+def test_tempering_on_planted_couplings_returns_the_annealed_mean(bench_script, tmp_path):
+    """benchmarks/planted_tempering.py at a small size where tempering mixes: averaged over
+    planted J, the tempered q at the top rung equals the annealed mean of q(x) (exact target
+    for tanh at every N), and the report puts both in one table."""
+    mod = bench_script("planted_tempering")
+    N, g, beta = 20, 1.2, 6.0
+    A = mod.annealed_states(N, g, beta, chains=24)
+    q_ann, e_ann = A.q
+    runs = [mod.run_planted(N, s, A, g, beta, 1.0, 6000, 1000, 10, progress=False) for s in range(24)]
+    tq = np.array([r["q"]["mean"] for r in runs])
+    err = math.hypot(e_ann, tq.std(ddof=1) / math.sqrt(tq.size))
+    assert abs(tq.mean() - q_ann) < 4 * err, (tq.mean(), q_ann, err)
+    assert all(r["round_trips"] > 0 for r in runs)
+    runs.append(mod.run_iid(N, 0, g, beta, 1.0, 6000, 1000, 10, progress=False))
+    mod.OUT, mod.MD = str(tmp_path / "p.json"), str(tmp_path / "p.md")
+    d = {"meta": {"commands": ["test"]}, "runs": runs,
+         "annealed": {mod._akey(N, g, beta): {"q": q_ann, "err": e_ann}}}
+    mod._save(d)
+    mod.report(mod._load())
+    md = (tmp_path / "p.md").read_text()
+    assert f"| {N} | {q_ann:.4f} ± {e_ann:.4f} | {tq.mean():.4f} ± " in md
+    assert "| i.i.d., J_ii = 0 |" in md and "(24 J) | " + f"{runs[-1]['q']['mean']:.4f}" in md
