@@ -43,7 +43,8 @@ import numpy as np
 from .langevin import _map
 from .transfer import builtin_kernels
 
-__all__ = ["annealed_logdensity", "AnnealedSample", "sample_annealed", "planted_couplings"]
+__all__ = ["annealed_logdensity", "annealed_energy", "AnnealedSample", "sample_annealed",
+           "planted_couplings"]
 
 
 def _check(g, beta, eta):
@@ -77,21 +78,49 @@ def annealed_logdensity(X, g, beta, eta=0.0, kernels=None):
     return logp, grad
 
 
+def annealed_energy(X, g, beta, eta=0.0, kernels=None):
+    """E[E(x; J) | x] / N under (B), for each row of X: with the residual
+    r_i = x_i - g (J phi)_i ~ N(x_i / s_i, g^2 q_i / s_i) given x,
+
+        e(x) = (1/N) sum_i [ (x_i^2 / s_i^2 + g^2 q_i / s_i) / 2 + eta x_i^2 ].
+
+    Its mean over (A) is E_{J planted} <E/N>_J, the energy target of a sampler on planted J.
+    """
+    k = kernels or builtin_kernels("tanh")
+    X = np.atleast_2d(np.asarray(X, dtype=float))
+    N = X.shape[1]
+    P2 = _map(k.phi, X) ** 2
+    q_i = (P2.sum(axis=1, keepdims=True) - P2) / N
+    s = 1.0 + beta * g * g * q_i
+    return (0.5 * (X * X / (s * s) + g * g * q_i / s) + eta * X * X).mean(axis=1)
+
+
+def _chain_mean(series):
+    cm = series.mean(axis=0)
+    return float(cm.mean()), float(cm.std(ddof=1) / math.sqrt(cm.size))
+
+
 @dataclass(frozen=True)
 class AnnealedSample:
-    """Independent draws of (A): ``x`` (chains, N), the q(x) = |phi(x)|^2/N series of every
-    chain after burn-in (``q_series``, shape (records, chains)), MALA acceptance."""
+    """Independent draws of (A): ``x`` (chains, N), the q(x) = |phi(x)|^2/N and e(x)
+    (``annealed_energy``) series of every chain after burn-in (``q_series``, ``e_series``,
+    shape (records, chains)), MALA acceptance."""
 
     x: np.ndarray
     q_series: np.ndarray
+    e_series: np.ndarray
     acceptance: float
 
     @property
     def q(self):
         """Mean of q(x) over chains and records, with the error from the spread of the
         chain means (chains are independent)."""
-        cm = self.q_series.mean(axis=0)
-        return float(cm.mean()), float(cm.std(ddof=1) / math.sqrt(cm.size))
+        return _chain_mean(self.q_series)
+
+    @property
+    def energy(self):
+        """Mean of e(x) (energy per site averaged over planted J), with its error."""
+        return _chain_mean(self.e_series)
 
 
 def sample_annealed(N, g, beta, eta=0.0, kernels=None, chains=16, steps=20000, dt=0.02,
@@ -107,7 +136,7 @@ def sample_annealed(N, g, beta, eta=0.0, kernels=None, chains=16, steps=20000, d
     rng = rng if rng is not None else np.random.default_rng()
     X = 0.5 * rng.standard_normal((chains, int(N)))
     lp, gr = annealed_logdensity(X, g, beta, eta, k)
-    acc, qs = 0.0, []
+    acc, qs, es = 0.0, [], []
     for t in range(steps):
         Y = X + dt * gr + math.sqrt(2 * dt) * rng.standard_normal(X.shape)
         ly, gy = annealed_logdensity(Y, g, beta, eta, k)
@@ -119,9 +148,10 @@ def sample_annealed(N, g, beta, eta=0.0, kernels=None, chains=16, steps=20000, d
             acc += ok.mean()
             if (t - steps // 2) % thin == 0:
                 qs.append((_map(k.phi, X) ** 2).mean(axis=1))
+                es.append(annealed_energy(X, g, beta, eta, k))
     if not np.all(np.isfinite(X)):
         raise FloatingPointError(f"non-finite state in the annealed sampler (dt = {dt} too large?)")
-    return AnnealedSample(X.copy(), np.asarray(qs), acc / (steps - steps // 2))
+    return AnnealedSample(X.copy(), np.asarray(qs), np.asarray(es), acc / (steps - steps // 2))
 
 
 def planted_couplings(x, g, beta, kernels=None, rng=None) -> np.ndarray:

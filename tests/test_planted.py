@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from numerics.planted import annealed_logdensity, planted_couplings, sample_annealed
+from numerics.planted import (annealed_energy, annealed_logdensity, planted_couplings,
+                              sample_annealed)
 from numerics.transfer import builtin_kernels
 
 
@@ -38,6 +39,9 @@ def test_planted_rows_have_the_conditional_mean():
     # and variance g^2 q_i / s_i
     var = g**2 * (f @ f - f * f) / N / s
     assert np.allclose(res.var(axis=0), var, rtol=0.05)
+    # so the conditional energy per site is annealed_energy(x)
+    e = 0.5 * (res ** 2).mean(axis=1)
+    assert abs(e.mean() - annealed_energy(x, g, beta)[0]) < 4 * e.std() / math.sqrt(e.size)
 
 
 def test_nishimori_identity_linear_phi():
@@ -55,6 +59,10 @@ def test_nishimori_identity_linear_phi():
     vals = np.asarray(vals)
     err = math.hypot(e_ann, vals.std(ddof=1) / math.sqrt(vals.size))
     assert abs(vals.mean() - q_ann) < 4 * err
+    # energy: for linear phi <E>_J = N / (2 beta) for every J (equipartition), hence also
+    # averaged over planted J
+    en, en_err = A.energy
+    assert abs(en - 1 / (2 * beta)) < 4 * en_err, (en, en_err)
     # the identity is not trivially satisfied: unplanted J give a different value
     iid = []
     for _ in range(3000):
@@ -88,12 +96,17 @@ def test_tempering_on_planted_couplings_returns_the_annealed_mean(bench_script, 
     err = math.hypot(e_ann, tq.std(ddof=1) / math.sqrt(tq.size))
     assert abs(tq.mean() - q_ann) < 4 * err, (tq.mean(), q_ann, err)
     assert all(r["round_trips"] > 0 for r in runs)
+    # the same identity for the energy per site at the top rung
+    en, en_err = A.energy
+    te = np.array([r["ladder"][-1]["energy"]["mean"] for r in runs])
+    assert abs(te.mean() - en) < 4 * math.hypot(en_err, te.std(ddof=1) / math.sqrt(te.size))
     runs.append(mod.run_iid(N, 0, g, beta, 1.0, 6000, 1000, 10, progress=False))
     mod.OUT, mod.MD = str(tmp_path / "p.json"), str(tmp_path / "p.md")
     d = {"meta": {"commands": ["test"]}, "runs": runs,
-         "annealed": {mod._akey(N, g, beta): {"q": q_ann, "err": e_ann}}}
+         "annealed": {mod._akey(N, g, beta): {"q": q_ann, "err": e_ann, "e": en, "e_err": en_err}}}
     mod._save(d)
     mod.report(mod._load())
     md = (tmp_path / "p.md").read_text()
-    assert f"| {N} | {q_ann:.4f} ± {e_ann:.4f} | {tq.mean():.4f} ± " in md
+    assert (f"| {N} | {q_ann:.4f} ± {e_ann:.4f}, {2 * beta * en - 1:+.4f} ± {2 * beta * en_err:.4f}"
+            f" | {tq.mean():.4f} ± ") in md
     assert "| i.i.d., J_ii = 0 |" in md and "(24 J) | " + f"{runs[-1]['q']['mean']:.4f}" in md
