@@ -65,7 +65,7 @@ def run_one(N, seed, g, gamma, beta, beta_min, eta, steps, burn, thin, progress=
     s = TemperingSampler(J, k, g, betas, swap_every=10, replicas=2, eta=eta, dt=0.05,
                          rng=np.random.default_rng(seed + 1 if chain_seed is None else [seed, chain_seed]),
                          X0=X0)
-    Qs, q_rung, e_rung = [], [], []
+    Qs, q_rung, e_rung, q_sets = [], [], [], []
     t0 = time.time()
     from tqdm.auto import tqdm
     bar = tqdm(total=burn + steps, disable=not progress, desc=f"N={N} J={seed}", unit="step",
@@ -79,6 +79,7 @@ def run_one(N, seed, g, gamma, beta, beta_min, eta, steps, burn, thin, progress=
         P = np.tanh(st.X[:s.G * s.R]).reshape(s.G, s.R, N)
         Qs.append(float(P[-1, 0] @ P[-1, 1]) / N)                  # the two sets, top rung
         q_rung.append(np.einsum("krn,krn->k", P, P) / (s.R * N))
+        q_sets.append(np.einsum("rn,rn->r", P[-1], P[-1]) / N)      # per set, top rung
         e_rung.append(np.asarray(st.energy[:s.G * s.R]).reshape(s.G, s.R).mean(axis=1))
     bar.close()
     Q, q_rung, e_rung = np.asarray(Qs), np.asarray(q_rung), np.asarray(e_rung)
@@ -98,6 +99,7 @@ def run_one(N, seed, g, gamma, beta, beta_min, eta, steps, burn, thin, progress=
             "q": estimate(q).as_dict(), "Q": estimate(Q).as_dict(), "Q2": Q2.as_dict(),
             "NQ2": Q2.scaled(N).as_dict(), "absQ": estimate(np.abs(Q)).as_dict(),
             "binder": B.as_dict(), "Q_hist": hist.tolist(), "ladder": rungs,
+            "q_sets": [estimate(c).as_dict() for c in np.asarray(q_sets).T],
             "samples": int(Q.size),
             "wall_s": time.time() - t0}
 

@@ -114,6 +114,13 @@ def run_iid(N, seed, g, beta, beta_min, steps, burn, thin, progress=True):
     return r
 
 
+def _sets(r):
+    """Top-rung q of each walker set (recorded from the runs that store it)."""
+    if "q_sets" not in r:
+        return "–"
+    return " / ".join(f"{c['mean']:.4f}" for c in r["q_sets"])
+
+
 def _source(r):
     return r.get("source", "planted")
 
@@ -142,22 +149,22 @@ def report(d):
         rs = th({"g": g, "gamma": 0.0, "beta": beta, "eta": 0.0})["q"]
         lines += [f"## γ = 0, g = {g}, β = {beta} (ladder β = {bmin} … {beta}, {steps} recorded steps)",
                   "", f"RS (= annealed at N = ∞) q = {rs:.5f}.", "",
-                  "| N | J | source | round trips | q(x planted) | β e(x planted) | tempered q (set 0 / set 1 on the top rung: both sets) | ε = 2βe − 1 |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| N | J | source | round trips | q(x planted) | β e(x planted) | tempered q at β (both walker sets) | set 0 (random start) / set 1 (planted start) | ε = 2βe − 1 |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for r in sorted(runs, key=lambda r: (r["N"], _source(r) != "planted", r["seed"])):
             top = r["ladder"][-1]
             pl = _source(r) == "planted"
             lines.append(f"| {r['N']} | {r['seed']} | {'planted' if pl else 'i.i.d., J_ii = 0'} | "
                          f"{r['round_trips']} | "
                          + (f"{r['planted_q']:.4f} | {r['planted_beta_e']:.4f} | " if pl else "– | – | ")
-                         + f"{r['q']['mean']:.4f} ± {r['q']['err']:.4f} | "
+                         + f"{r['q']['mean']:.4f} ± {r['q']['err']:.4f} | {_sets(r)} | "
                          f"{2 * beta * top['energy']['mean'] - 1:+.4f} ± {2 * beta * top['energy']['err']:.4f} |")
         typ = [t for t in typical if t["g"] == g and t["gamma"] == 0.0 and t["beta"] == beta
                and t["beta_min"] == bmin and t["eta"] == 0.0 and t.get("chain_seed") is None]
         for t in sorted(typ, key=lambda t: (t["N"], t["seed"])):
             top = t["ladder"][-1]
             lines.append(f"| {t['N']} | {t['seed']} | i.i.d. (overlap_distribution) | {t['round_trips']} | – | – | "
-                         f"{t['q']['mean']:.4f} ± {t['q']['err']:.4f} | "
+                         f"{t['q']['mean']:.4f} ± {t['q']['err']:.4f} | {_sets(t)} | "
                          f"{2 * beta * top['energy']['mean'] - 1:+.4f} ± {2 * beta * top['energy']['err']:.4f} |")
         lines += ["", "Means over J (error: the larger of spread/√n and the per-run errors); "
                   "ε = 2βe − 1 at the top rung, its annealed target from "
