@@ -112,11 +112,12 @@ def _load():
 
 
 @contextlib.contextmanager
-def _locked():
-    """Exclusive lock on OUT + '.lock' while a process reads, appends to and writes OUT."""
+def locked(path):
+    """Exclusive lock on path + '.lock' while a process reads, appends to and writes path
+    (several processes may split the seeds of one results file)."""
     import fcntl
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT + ".lock", "w") as f:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -124,10 +125,32 @@ def _locked():
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _save(d):
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w") as f:
+def save_json(path, d):
+    """Write d to path atomically (a reader never sees a half-written file)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + f".{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
         json.dump(d, f, indent=1)
+    os.replace(tmp, path)
+
+
+def add_run(d, r, cmd, done=None):
+    """Record run r, the command that made it and the machine in the results dict d (call
+    under the file lock); skipped if ``done(x)`` holds for a run x already there."""
+    d["meta"] = {**d.get("meta", {}),
+                 "commands": sorted(set(d.get("meta", {}).get("commands", [])) | {cmd}),
+                 "machine": platform.processor() or platform.machine(),
+                 "python": platform.python_version()}
+    if done is None or not any(done(x) for x in d["runs"]):
+        d["runs"].append(r)
+
+
+def _locked():
+    return locked(OUT)
+
+
+def _save(d):
+    save_json(OUT, d)
 
 
 def _mean_over_J(means, errs) -> dict:
@@ -363,12 +386,7 @@ def main(argv=None):
                   f"({r['wall_s']:.0f} s)", flush=True)
             with _locked():                 # several processes may append to the same file
                 d = _load()
-                d["meta"] = {**d.get("meta", {}),
-                             "commands": sorted(set(d.get("meta", {}).get("commands", [])) | {cmd}),
-                             "machine": platform.processor() or platform.machine(),
-                             "python": platform.python_version()}
-                if not any(run_key(x) == key for x in d["runs"]):   # not done meanwhile
-                    d["runs"].append(r)
+                add_run(d, r, cmd, done=lambda x: run_key(x) == key)   # not done meanwhile
                 _save(d)
     report(_load())
     return 0

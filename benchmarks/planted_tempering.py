@@ -26,11 +26,9 @@ already there are skipped, so several processes can split the seeds) and docs/pl
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
-import platform
 import sys
 import time
 
@@ -55,23 +53,12 @@ def _load():
     return {"meta": {}, "annealed": {}, "runs": []}
 
 
-@contextlib.contextmanager
 def _locked():
-    import fcntl
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT + ".lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return od.locked(OUT)
 
 
 def _save(d):
-    tmp = OUT + f".{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(d, f, indent=1)
-    os.replace(tmp, OUT)
+    od.save_json(OUT, d)
 
 
 def _akey(N, g, beta):
@@ -255,11 +242,7 @@ def main(argv=None):
                   f"({time.time() - t0:.0f} s)", flush=True)
             with _locked():
                 d = _load()
-                d["meta"] = {**d.get("meta", {}),
-                             "commands": sorted(set(d.get("meta", {}).get("commands", [])) | {cmd}),
-                             "machine": platform.processor() or platform.machine(),
-                             "python": platform.python_version()}
-                d["runs"].append(r)
+                od.add_run(d, r, cmd)
                 _save(d)
     report(_load())
     return 0
