@@ -145,6 +145,19 @@ def add_run(d, r, cmd, done=None):
         d["runs"].append(r)
 
 
+def write_keeping_notes(path, text):
+    """Write a generated report to path, keeping the hand-written part of the old file from
+    its '<!-- notes -->' marker on."""
+    notes = "<!-- notes -->\n"
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+        if "<!-- notes -->" in old:
+            notes = old[old.index("<!-- notes -->"):]
+    with open(path, "w") as f:
+        f.write(text + notes)
+
+
 def _locked():
     return locked(OUT)
 
@@ -304,13 +317,7 @@ def report(d):
     for key in sorted(groups):
         lines += _section(groups[key], rs)
     lines += ["![P(Q) and q along the ladder](overlap_distribution.png)", ""]
-    notes = ""
-    if os.path.exists(MD):
-        old = open(MD).read()
-        if "<!-- notes -->" in old:
-            notes = old[old.index("<!-- notes -->"):]
-    with open(MD, "w") as f:
-        f.write("\n".join(lines) + "\n" + (notes or "<!-- notes -->\n"))
+    write_keeping_notes(MD, "\n".join(lines) + "\n")
     _plot(groups, rs)
 
 

@@ -177,13 +177,7 @@ def report(d):
                 cols.append(f"{m[0]:.4f} ± {m[1]:.4f}, {e[0]:+.4f} ± {e[1]:.4f} ({len(rr)} J)")
             lines.append(f"| {N} | " + " | ".join(cols) + f" | {rs:.5f} |")
         lines.append("")
-    notes = ""
-    if os.path.exists(MD):
-        old = open(MD).read()
-        if "<!-- notes -->" in old:
-            notes = old[old.index("<!-- notes -->"):]
-    with open(MD, "w") as f:
-        f.write("\n".join(lines) + "\n" + (notes or "<!-- notes -->\n"))
+    od.write_keeping_notes(MD, "\n".join(lines) + "\n")
 
 
 def main(argv=None):
