@@ -365,7 +365,9 @@ def main(argv=None):
     ap.add_argument("--g", type=float, default=1.2)
     ap.add_argument("--gamma", type=float, default=0.0)
     ap.add_argument("--beta", type=float, default=100.0)
-    ap.add_argument("--beta-min", type=float, default=30.0)
+    ap.add_argument("--beta-min", type=float, default=30.0,
+                    help="bottom of the ladder (default kept for the recorded runs; at g = 1.2 "
+                         "it is biased low from N ~ 500 on, use 3: docs/planted.md)")
     ap.add_argument("--eta", type=float, default=0.0)
     ap.add_argument("--steps", type=int, default=40000)
     ap.add_argument("--burn", type=int, default=10000)
