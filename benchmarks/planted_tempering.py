@@ -113,11 +113,10 @@ def _source(r):
 
 
 def _mean(vals, errs):
-    vals = np.asarray(vals, float)
-    n = vals.size
-    spread = vals.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
-    stat = math.sqrt(np.sum(np.asarray(errs, float) ** 2)) / n
-    return float(vals.mean()), float(np.nanmax([spread, stat]))
+    """(mean, error) over J by overlap_distribution's rule (larger of spread/sqrt(n) and the
+    combined run errors)."""
+    m = od._mean_over_J(vals, errs)
+    return m["mean"], m["err"]
 
 
 def report(d):
