@@ -1,9 +1,9 @@
 """Parallel tempering on planted couplings: is the equilibrium gap above g_q a sampling
 failure or a property of the quenched measure?
 
-At gamma = 0, g = 1.2, beta = 100 tempering on ordinary (i.i.d.) couplings gives q about
-15 % below the replica-symmetric Q = 0 solution, which at gamma = 0 is the annealed one
-(docs/overlap_distribution.md). ``numerics.planted`` draws couplings J together with an
+At gamma = 0, g = 1.2, beta = 100 tempering on ordinary (i.i.d.) couplings with the ladder
+beta = 30 ... 100 gave q about 15 % below the replica-symmetric Q = 0 solution, which at
+gamma = 0 is the annealed one (docs/overlap_distribution.md). ``numerics.planted`` draws couplings J together with an
 exact equilibrium state x of their Boltzmann measure at beta (the planted ensemble), and
 then, exactly at every N,
 
@@ -13,10 +13,13 @@ The same tempering run (``overlap_distribution.run_one``: ladder beta_min ... be
 sets, exchanges every 10 steps) is made on planted J, walker set 1 starting at the planted
 x on the top rung and set 0 at x ~ N(0, 1). If the sampler equilibrates, its q at beta
 averages to the annealed q(x) over planted J; if it does not, it falls short on planted J
-as well. Typical-J runs with the same ladder and run length come from
-benchmarks/results/overlap_distribution.json.
+as well. The control (``--iid``) makes the same runs on typical couplings of the same
+ensemble (i.i.d. N(0, 1/N), J_ii = 0, both walker sets from x ~ N(0, 1)); runs of
+benchmarks/overlap_distribution.py (nonzero diagonal) with the same ladder are listed too.
+Findings in docs/planted.md.
 
     python benchmarks/planted_tempering.py --N 250 --J-seeds 0 1 2 3 [--g 1.2 --beta 100 --beta-min 3]
+    python benchmarks/planted_tempering.py --N 250 --J-seeds 0 1 2 3 --iid
     python benchmarks/planted_tempering.py --N 250 500 --annealed-only   # targets only
     python benchmarks/planted_tempering.py --report     # docs/planted.md
 
@@ -67,9 +70,15 @@ def _akey(N, g, beta):
 
 def annealed_states(N, g, beta, chains, seed=2024):
     """Independent annealed states (one per planted J) and the annealed mean of q(x)."""
-    A = sample_annealed(N, g, beta, chains=chains, steps=20000, dt=0.02,
-                        rng=np.random.default_rng([seed, N]))
-    return A
+    return sample_annealed(N, g, beta, chains=chains, steps=20000, dt=0.02,
+                           rng=np.random.default_rng([seed, N]))
+
+
+def _random_starts(N, seed, beta_min, beta):
+    """x ~ N(0, 1) for every walker (rows: rung-major, two sets), the same for planted and
+    i.i.d. runs of one seed."""
+    G = geometric_ladder(beta_min, beta, N).size
+    return np.random.default_rng([seed, 5, N]).standard_normal((2 * G, N))
 
 
 def run_planted(N, seed, A, g, beta, beta_min, steps, burn, thin, progress=True):
@@ -77,10 +86,8 @@ def run_planted(N, seed, A, g, beta, beta_min, steps, burn, thin, progress=True)
     J = planted_couplings(x, g, beta, rng=np.random.default_rng([seed, 77, N]))
     f = np.tanh(x)
     res = x - g * J @ f
-    betas = geometric_ladder(beta_min, beta, N)
-    G = betas.size
-    X0 = np.random.default_rng([seed, 5, N]).standard_normal((2 * G, N))
-    X0[2 * (G - 1) + 1] = x                # walker set 1, top rung: the planted state
+    X0 = _random_starts(N, seed, beta_min, beta)
+    X0[-1] = x                             # walker set 1, top rung: the planted state
     r = od.run_one(N, seed, g, 0.0, beta, beta_min, 0.0, steps, burn, thin,
                   progress=progress, J=J, X0=X0)
     r["planted_q"] = float(f @ f / N)
@@ -93,10 +100,8 @@ def run_iid(N, seed, g, beta, beta_min, steps, burn, thin, progress=True):
     from numerics.couplings import couplings
     J = couplings(N, 0.0, rng=np.random.default_rng([seed, 78, N]))
     np.fill_diagonal(J, 0.0)
-    G = geometric_ladder(beta_min, beta, N).size
-    X0 = np.random.default_rng([seed, 5, N]).standard_normal((2 * G, N))
     r = od.run_one(N, seed, g, 0.0, beta, beta_min, 0.0, steps, burn, thin,
-                  progress=progress, J=J, X0=X0)
+                  progress=progress, J=J, X0=_random_starts(N, seed, beta_min, beta))
     r["source"] = "iid"
     return r
 
