@@ -110,3 +110,25 @@ def test_tempering_on_planted_couplings_returns_the_annealed_mean(bench_script, 
     assert (f"| {N} | {q_ann:.4f} ± {e_ann:.4f}, {2 * beta * en - 1:+.4f} ± {2 * beta * en_err:.4f}"
             f" | {tq.mean():.4f} ± ") in md
     assert "| i.i.d., J_ii = 0 |" in md and "(24 J) | " + f"{runs[-1]['q']['mean']:.4f}" in md
+
+
+def test_paired_differences_use_only_common_couplings(bench_script):
+    """The report's paired table: q_b - q_a over the J seeds both settings ran, nothing else;
+    runs of another source or size are not paired with them."""
+    mod = bench_script("planted_tempering")
+
+    def run(seed, bmin, steps, q, e, src="iid", N=50):
+        return {"g": 1.2, "beta": 10.0, "N": N, "seed": seed, "source": src, "beta_min": bmin,
+                "steps": steps, "q": {"mean": q, "err": 0.001},
+                "ladder": [{"energy": {"mean": e, "err": 0.0005}}]}
+    runs = [run(0, 3, 100, 0.20, 0.050), run(1, 3, 100, 0.10, 0.051), run(2, 3, 100, 0.5, 0.0),
+            run(0, 1, 400, 0.23, 0.049), run(1, 1, 400, 0.12, 0.050),
+            run(0, 1, 400, 0.9, 0.0, src="planted"), run(1, 1, 400, 0.9, 0.0, N=60)]
+    (p,) = mod.paired(runs)
+    assert p["J"] == [0, 1] and p["source"] == "iid" and p["N"] == 50
+    assert p["a"] == "β = 1 … 10, 400 steps" and p["b"] == "β = 3 … 10, 100 steps"
+    assert p["dq"]["mean"] == pytest.approx(-0.025)
+    # error: spread of the two differences / sqrt(2) (larger than the run errors here)
+    assert p["dq"]["err"] == pytest.approx(np.std([-0.03, -0.02], ddof=1) / math.sqrt(2))
+    assert p["deps"]["mean"] == pytest.approx(2 * 10.0 * 0.001)
+    assert "| 1.2 | 10 | 50 | iid | β = 1 … 10, 400 steps |" in "\n".join(mod.paired_lines(runs))
