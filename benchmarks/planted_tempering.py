@@ -206,18 +206,20 @@ def paired(runs):
                 common = sorted(set(settings[a]) & set(settings[b]))
                 if len(common) < 2:
                     continue
-                ra = [settings[a][s] for s in common]
-                rb = [settings[b][s] for s in common]
-                dq = [y["q"]["mean"] - x["q"]["mean"] for x, y in zip(ra, rb)]
-                eq = [math.hypot(x["q"]["err"], y["q"]["err"]) for x, y in zip(ra, rb)]
-                ea = [x["ladder"][-1]["energy"] for x in ra]
-                eb = [y["ladder"][-1]["energy"] for y in rb]
-                de = [2 * beta * (y["mean"] - x["mean"]) for x, y in zip(ea, eb)]
-                ee = [2 * beta * math.hypot(x["err"], y["err"]) for x, y in zip(ea, eb)]
-                out.append({"g": g, "beta": beta, "N": N, "source": src, "a": _label(ra[0]),
-                            "b": _label(rb[0]), "J": common,
-                            "dq": od._mean_over_J(dq, eq), "deps": od._mean_over_J(de, ee)})
+                pairs = [(settings[a][s], settings[b][s]) for s in common]
+                out.append({"g": g, "beta": beta, "N": N, "source": src,
+                            "a": _label(pairs[0][0]), "b": _label(pairs[0][1]), "J": common,
+                            "dq": _paired_mean(pairs, lambda r: r["q"]),
+                            "deps": _paired_mean(pairs, lambda r: r["ladder"][-1]["energy"],
+                                                 2 * beta)})
     return out
+
+
+def _paired_mean(pairs, get, scale=1.0):
+    """Mean over (run a, run b) pairs of scale (get(b) - get(a)), per-pair errors in quadrature."""
+    d = [scale * (get(y)["mean"] - get(x)["mean"]) for x, y in pairs]
+    e = [scale * math.hypot(get(x)["err"], get(y)["err"]) for x, y in pairs]
+    return od._mean_over_J(d, e)
 
 
 def paired_lines(runs):
