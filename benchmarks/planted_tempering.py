@@ -21,6 +21,7 @@ Findings in docs/planted.md.
     python benchmarks/planted_tempering.py --N 250 --J-seeds 0 1 2 3 [--g 1.2 --beta 100 --beta-min 3]
     python benchmarks/planted_tempering.py --N 250 --J-seeds 0 1 2 3 --iid
     python benchmarks/planted_tempering.py --N 250 500 --annealed-only   # targets only
+    python benchmarks/planted_tempering.py --N 250 500 --annealed-ladder # ln E_J Z along the ladder
     python benchmarks/planted_tempering.py --report     # docs/planted.md
 
 Writes benchmarks/results/planted_tempering.json (one entry per (N, J seed, point); entries
@@ -40,8 +41,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from numerics.planted import planted_couplings, sample_annealed  # noqa: E402
-from numerics.tempering import geometric_ladder  # noqa: E402
+from numerics.planted import (annealed_log_z_increment, planted_couplings,  # noqa: E402
+                              sample_annealed)
+from numerics.tempering import geometric_ladder, log_z_increment  # noqa: E402
 import overlap_distribution as od  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -66,6 +68,19 @@ def _save(d):
 
 def _akey(N, g, beta):
     return f"{N}|{g:.12g}|{beta:.12g}"
+
+
+def _lkey(N, g, beta, beta_min):
+    return f"{N}|{g:.12g}|{beta:.12g}|{beta_min:.12g}"
+
+
+def annealed_ladder(N, g, beta, beta_min, seed=2025, progress=True):
+    """The annealed energy at every rung of the runs' ladder and ln E_J Z(beta) - ln E_J
+    Z(beta_min) (``numerics.planted.annealed_log_z_increment``)."""
+    betas = geometric_ladder(beta_min, beta, N)
+    est, e, s = annealed_log_z_increment(N, g, betas, chains=16, steps=20000, dt=0.02,
+                                         rng=np.random.default_rng([seed, N]), progress=progress)
+    return {"betas": betas.tolist(), "e": e.tolist(), "err": s.tolist(), "dlnz": est.as_dict()}
 
 
 def annealed_states(N, g, beta, chains, seed=2024):
@@ -182,7 +197,119 @@ def report(d):
             lines.append(f"| {N} | " + " | ".join(cols) + f" | {rs:.5f} |")
         lines.append("")
     lines += paired_lines(d["runs"])
+    lines += free_energy_lines(d)
     od.write_keeping_notes(MD, "\n".join(lines) + "\n")
+
+
+def _log_z(r):
+    """ln Z(beta) - ln Z(beta_min) of one run's couplings from its rung energies."""
+    lad = r["ladder"]
+    return log_z_increment([x["beta"] for x in lad], [x["energy"]["mean"] for x in lad],
+                           [x["energy"]["err"] for x in lad], r["N"])
+
+
+def _longest(runs):
+    """One run per J seed: the one with the most recorded steps."""
+    best = {}
+    for r in runs:
+        if r["seed"] not in best or r["steps"] > best[r["seed"]]["steps"]:
+            best[r["seed"]] = r
+    return [best[k] for k in sorted(best)]
+
+
+def _tilt_stats(Lp, qp, Li, qi):
+    """Pooled within-ensemble slope b of q on L, the planted - typical shifts of the means of
+    L and q, the predicted shift b dL and the residual dq - b dL."""
+    x = np.r_[Lp - Lp.mean(), Li - Li.mean()]
+    y = np.r_[qp - qp.mean(), qi - qi.mean()]
+    b = float(x @ y / (x @ x))
+    dL, dq = float(Lp.mean() - Li.mean()), float(qp.mean() - qi.mean())
+    return np.array([b, dL, b * dL, dq, dq - b * dL])
+
+
+def free_energy(d, n_boot=4000, seed=0):
+    """ln Z of typical and planted couplings along the ladder, per (g, beta, beta_min, N).
+
+    L(J) = ln Z(beta) - ln Z(beta_min) of every run (``_log_z``, the longest run per J);
+    L_A the annealed ln E_J Z increment (``annealed_ladder``), when computed. Then
+
+    * gap = L_A - E_typical L(J): the growth of ln E_J Z - E_J ln Z >= 0 from beta_min to
+      beta; O(1) in N if typical and planted couplings are contiguous (quenched free energy
+      = annealed at N = infinity), growing like N if not. Error: spread over J / sqrt(n)
+      with the L_A error in quadrature.
+    * tilt test: the planted ensemble is p(J) Z(J) / E Z. If (ln Z, L, q) are jointly
+      Gaussian over J and q depends on ln Z only through L, tilting shifts the mean of q
+      by b times the shift of the mean of L, b the within-ensemble slope of q on L (the same
+      in both ensembles). ``pred`` = b dL, ``resid`` = (q planted - q typical) - b dL; errors
+      by resampling J within each ensemble (``n_boot`` draws, seeded).
+    """
+    rng = np.random.default_rng(seed)
+    groups = {}
+    for r in d["runs"]:
+        groups.setdefault((r["g"], r["beta"], r["beta_min"], r["N"]), []).append(r)
+    out = []
+    for (g, beta, bmin, N), runs in sorted(groups.items()):
+        I = _longest([r for r in runs if _source(r) == "iid"])
+        P = _longest([r for r in runs if _source(r) == "planted"])
+        if len(I) < 2:
+            continue
+        Li = np.array([_log_z(r).mean for r in I])
+        qi = np.array([r["q"]["mean"] for r in I])
+        row = {"g": g, "beta": beta, "beta_min": bmin, "N": N, "n_iid": len(I), "n_planted": len(P),
+               "L_iid": od._mean_over_J(Li, [_log_z(r).err for r in I]),
+               "var_L_iid": float(Li.var(ddof=1))}
+        a = d.get("annealed_ladder", {}).get(_lkey(N, g, beta, bmin))
+        if a is not None:
+            gap = od._mean_over_J(a["dlnz"]["mean"] - Li, [_log_z(r).err for r in I])
+            gap["err"] = float(math.hypot(gap["err"], a["dlnz"]["err"]))
+            row["L_annealed"], row["gap"] = a["dlnz"], gap
+        if len(P) >= 3 and len(I) >= 3:
+            Lp = np.array([_log_z(r).mean for r in P])
+            qp = np.array([r["q"]["mean"] for r in P])
+            row["L_planted"] = od._mean_over_J(Lp, [_log_z(r).err for r in P])
+            st = _tilt_stats(Lp, qp, Li, qi)
+            boot = np.array([_tilt_stats(Lp[ip], qp[ip], Li[ii], qi[ii]) for ip, ii in
+                             ((rng.integers(0, Lp.size, Lp.size), rng.integers(0, Li.size, Li.size))
+                              for _ in range(n_boot))])
+            err = boot.std(axis=0, ddof=1)
+            row["tilt"] = {k: {"mean": float(m), "err": float(e)} for k, m, e in
+                           zip(("slope", "dL", "pred", "dq", "resid"), st, err)}
+        out.append(row)
+    return out
+
+
+def free_energy_lines(d):
+    rows = free_energy(d)
+    if not rows:
+        return []
+    f = lambda x, p=3: f"{x['mean']:+.{p}f} ± {x['err']:.{p}f}"  # noqa: E731
+    lines = ["## Free energy of typical and planted couplings", "",
+             "L(J) = ln Z(β) − ln Z(β_min) of each run by thermodynamic integration of its rung "
+             "energies (`numerics.tempering.log_z_increment`); L_A the same for ln E_J Z "
+             "(`numerics.planted.annealed_log_z_increment`: the exact planted-ensemble energy at "
+             "every rung). L_A − E L(J) is the growth of ln E_J Z − E_J ln Z ≥ 0 from β_min to β: "
+             "O(1) in N if typical and planted couplings are contiguous (quenched = annealed "
+             "free energy), ∝ N if not. Tilt test (`free_energy`): planted J are p(J) Z(J)/E Z; "
+             "if q_J and ln Z(J) are jointly Gaussian over J and q depends on ln Z through L "
+             "only, planting shifts q by b ΔL (b: within-ensemble slope of q on L; ΔL: planted − "
+             "typical mean of L); the residual is the part of the planted − typical q "
+             "difference that this finite-N reweighting does not explain. Longest run per J; "
+             "errors by resampling J.", "",
+             "| g | β | β_min | N | J typical / planted | L_A / N | E L(J) / N, typical | "
+             "L_A − E L(J) | Var L(J), typical | ΔL planted − typical | b | b ΔL | "
+             "q planted − typical | residual |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        t = r.get("tilt")
+        cols = [f"{r['g']}", f"{r['beta']:g}", f"{r['beta_min']:g}", f"{r['N']}",
+                f"{r['n_iid']} / {r['n_planted']}",
+                (f"{r['L_annealed']['mean'] / r['N']:.5f}" if "L_annealed" in r else "–"),
+                f"{r['L_iid']['mean'] / r['N']:.5f}",
+                (f(r["gap"], 2) if "gap" in r else "–"), f"{r['var_L_iid']:.2f}"]
+        cols += ([f(t["dL"], 2), f(t["slope"], 4), f(t["pred"], 4), f(t["dq"], 4), f(t["resid"], 4)]
+                 if t else ["–"] * 5)
+        lines.append("| " + " | ".join(cols) + " |")
+    return lines + [""]
 
 
 def _label(r):
@@ -251,6 +378,8 @@ def main(argv=None):
                     help="the control: i.i.d. zero-diagonal couplings instead of planted ones")
     ap.add_argument("--annealed-only", action="store_true",
                     help="only (re)compute the annealed targets of each N (deterministic)")
+    ap.add_argument("--annealed-ladder", action="store_true",
+                    help="only compute ln E_J Z along the ladder beta_min ... beta of each N")
     ap.add_argument("--report", action="store_true")
     a = ap.parse_args(argv)
     if a.report:
@@ -261,6 +390,18 @@ def main(argv=None):
     if any(n < 8 for n in a.N) or a.steps < 32 * a.thin or a.burn < 0:
         raise SystemExit("need N >= 8, steps >= 32 thin and burn >= 0")
     cmd = "python benchmarks/planted_tempering.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    if a.annealed_ladder:
+        for N in a.N:
+            res = annealed_ladder(N, a.g, a.beta, a.beta_min)
+            print(f"N={N}: ln E_J Z({a.beta:g}) - ln E_J Z({a.beta_min:g}) = "
+                  f"{res['dlnz']['mean']:.3f} ± {res['dlnz']['err']:.3f}", flush=True)
+            with _locked():
+                d = _load()
+                d.setdefault("annealed_ladder", {})[_lkey(N, a.g, a.beta, a.beta_min)] = res
+                d["meta"]["commands"] = sorted(set(d["meta"].get("commands", [])) | {cmd})
+                _save(d)
+        report(_load())
+        return 0
     for N in a.N:
         A = None if a.iid and not a.annealed_only else annealed_states(N, a.g, a.beta, a.chains)
         if A is not None:

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from numerics.planted import (annealed_energy, annealed_logdensity, planted_couplings,
-                              sample_annealed)
+from numerics.planted import (annealed_energy, annealed_log_z_increment, annealed_logdensity,
+                              planted_couplings, sample_annealed)
 from numerics.transfer import builtin_kernels
 
 
@@ -74,6 +74,42 @@ def test_nishimori_identity_linear_phi():
     assert abs(iid.mean() - q_ann) > 4 * math.hypot(e_ann, iid.std(ddof=1) / math.sqrt(iid.size))
 
 
+def _ln_annealed_z_two_sites(g, beta, half=14.0):
+    """ln E_J Z for N = 2, J_ii = 0, tanh, by quadrature: averaging exp(-beta E) over the two
+    Gaussian couplings gives E_J Z = int d^2x prod_i s_i^(-1/2) exp(-beta x_i^2 / (2 s_i)),
+    s_1 = 1 + beta g^2 tanh(x_2)^2 / 2 (and 1 <-> 2)."""
+    from scipy.integrate import dblquad
+
+    def f(x1, x2):
+        s1 = 1 + beta * g * g * math.tanh(x2) ** 2 / 2
+        s2 = 1 + beta * g * g * math.tanh(x1) ** 2 / 2
+        return math.exp(-beta * (x1 * x1 / s1 + x2 * x2 / s2) / 2) / math.sqrt(s1 * s2)
+    return math.log(dblquad(f, -half, half, -half, half, epsabs=1e-12, epsrel=1e-11)[0])
+
+
+def test_annealed_log_z_increment_matches_quadrature_at_two_sites():
+    """N = 2: the thermodynamic integral of the sampled annealed energy equals the exact
+    ln E_J Z(4) - ln E_J Z(1) within its error (plus the trapezoid error, bounded by the
+    same rule applied to the exact energies -d ln E_J Z / (N d beta))."""
+    g, N = 1.2, 2
+    betas = np.geomspace(1.0, 4.0, 9)
+    exact = _ln_annealed_z_two_sites(g, 4.0) - _ln_annealed_z_two_sites(g, 1.0)
+    h = 1e-4
+    e_exact = [-(_ln_annealed_z_two_sites(g, b * (1 + h)) - _ln_annealed_z_two_sites(g, b * (1 - h)))
+               / (2 * h * b * N) for b in betas]
+    from numerics.tempering import log_z_increment
+    disc = abs(log_z_increment(betas, e_exact, np.zeros(betas.size), N).mean - exact)
+    assert disc < 2e-3
+    est, e, s = annealed_log_z_increment(N, g, betas, chains=256, steps=5000, dt=0.2,
+                                         rng=np.random.default_rng(5))
+    assert np.all(np.abs(e - e_exact) < 4 * s + 1e-9)
+    assert abs(est.mean - exact) < 4 * est.err + disc
+    assert est.err < 0.02                                 # the check has power
+    # a wrong coupling scale (g -> 1.1 g) is outside the error bars
+    wrong = _ln_annealed_z_two_sites(1.1 * g, 4.0) - _ln_annealed_z_two_sites(1.1 * g, 1.0)
+    assert abs(est.mean - wrong) > 4 * est.err + disc
+
+
 def test_bad_input():
     with pytest.raises(ValueError):
         sample_annealed(1, 1.0, 1.0)
@@ -132,3 +168,42 @@ def test_paired_differences_use_only_common_couplings(bench_script):
     assert p["dq"]["err"] == pytest.approx(np.std([-0.03, -0.02], ddof=1) / math.sqrt(2))
     assert p["deps"]["mean"] == pytest.approx(2 * 10.0 * 0.001)
     assert "| 1.2 | 10 | 50 | iid | β = 1 … 10, 400 steps |" in "\n".join(mod.paired_lines(runs))
+
+
+def test_free_energy_tilt_test_and_gap(bench_script):
+    """``free_energy``: L(J) from the rung energies, one (the longest) run per J, the gap to
+    the annealed increment, and the tilt test: with q exactly linear in L in both ensembles
+    the predicted shift equals the measured one (residual 0); an extra offset of the planted
+    q appears as the residual."""
+    mod = bench_script("planted_tempering")
+    N, b, e1 = 40, 0.01, math.e
+
+    def run(seed, src, L, q, steps=100):
+        c = -2 * L / (N * (1 + e1))                       # constant e on the ladder 1, e
+        en = {"mean": c, "err": 1e-6}
+        return {"g": 1.2, "beta": e1, "beta_min": 1.0, "N": N, "seed": seed, "source": src,
+                "steps": steps, "q": {"mean": q, "err": 1e-4},
+                "ladder": [{"beta": 1.0, "energy": en}, {"beta": e1, "energy": en}]}
+    Li = np.array([-30.0, -31.0, -29.5, -30.7])
+    Lp = np.array([-29.0, -28.6, -29.9, -28.2, -29.4])
+    runs = ([run(s, "iid", L, 0.2 + b * (L + 30)) for s, L in enumerate(Li)]
+            + [run(s, "planted", L, 0.2 + b * (L + 30)) for s, L in enumerate(Lp)]
+            + [run(0, "iid", -99.0, 0.9, steps=50)])                # shorter: ignored
+    d = {"runs": runs, "annealed_ladder": {mod._lkey(N, 1.2, e1, 1.0):
+                                           {"dlnz": {"mean": -28.0, "err": 0.1}}}}
+    (row,) = mod.free_energy(d, n_boot=200)
+    assert row["n_iid"] == 4 and row["n_planted"] == 5
+    assert row["L_iid"]["mean"] == pytest.approx(Li.mean(), rel=1e-9)
+    assert row["gap"]["mean"] == pytest.approx(-28.0 - Li.mean(), rel=1e-9)
+    t = row["tilt"]
+    assert t["slope"]["mean"] == pytest.approx(b)
+    assert t["dL"]["mean"] == pytest.approx(Lp.mean() - Li.mean())
+    assert t["pred"]["mean"] == pytest.approx(t["dq"]["mean"])
+    assert abs(t["resid"]["mean"]) < 1e-12
+    for r in runs:
+        if r["source"] == "planted":
+            r["q"]["mean"] += 0.03
+    (row,) = mod.free_energy(d, n_boot=200)
+    assert row["tilt"]["resid"]["mean"] == pytest.approx(0.03)
+    assert row["tilt"]["slope"]["mean"] == pytest.approx(b)
+    assert "| 1.2 | 2.71828 | 1 | 40 | 4 / 5 |" in "\n".join(mod.free_energy_lines(d))

@@ -7,7 +7,7 @@ import pytest
 
 from numerics.couplings import couplings
 from numerics.stats import assert_within
-from numerics.tempering import TemperingSampler, geometric_ladder
+from numerics.tempering import TemperingSampler, geometric_ladder, log_z_increment
 from numerics.transfer import kernels
 
 N, G, ETA = 24, 0.5, 0.1
@@ -42,6 +42,10 @@ def test_every_rung_samples_its_own_gaussian_measure():
     assert np.all((acc > 0.2) & (acc < 0.95))
     assert s.round_trips > 0
     assert sorted(s.walker.ravel()) == list(range(betas.size * 2))     # a permutation
+    # thermodynamic integration over the measured rung energies: E is quadratic, so
+    # Z(beta) ∝ beta^(-N/2) and ln Z(10) - ln Z(1) = -(N/2) ln 10 exactly
+    dlnz = log_z_increment(betas, [r.energy.mean for r in res], [r.energy.err for r in res], N)
+    assert_within(dlnz, -N / 2 * math.log(10.0), 4.0, what="ln Z(10) - ln Z(1)")
 
 
 def test_wrong_exchange_rule_is_detected():
@@ -60,6 +64,32 @@ def test_wrong_exchange_rule_is_detected():
     _, betas, tr, res = _run(always)
     z = [(r.energy.mean - 1 / (2 * b)) / r.energy.err for b, r in zip(betas, res)]
     assert max(abs(x) for x in z) > 6
+
+
+def test_log_z_increment_two_level_system():
+    """Z = 1 + exp(-beta D) (one site): the trapezoid rule in ln beta converges to the exact
+    ln Z increment at second order in the log spacing; errors propagate per rung."""
+    D, b0, b1 = 1.0, 0.3, 30.0
+
+    def e(b):
+        return D / (1.0 + np.exp(b * D))
+
+    exact = math.log1p(math.exp(-b1 * D)) - math.log1p(math.exp(-b0 * D))
+    errs = []
+    for K in (20, 40, 80):
+        b = np.geomspace(b0, b1, K)
+        errs.append(abs(log_z_increment(b, e(b), np.zeros(K), 1).mean - exact))
+    assert errs[2] < 1e-3
+    assert 3.0 < errs[0] / errs[1] < 5.0 and 3.0 < errs[1] / errs[2] < 5.0
+    b = np.array([1.0, math.e])                       # one interval of unit log length
+    r = log_z_increment(b, [0.0, 0.0], [0.1, 0.2], 10)
+    assert r.mean == 0.0 and math.isclose(r.err, 10 * math.hypot(0.5 * 0.1, 0.5 * math.e * 0.2))
+    with pytest.raises(ValueError, match="increasing"):
+        log_z_increment([2.0, 1.0], [0.1, 0.2], [0.0, 0.0], 5)
+    with pytest.raises(ValueError, match="finite"):
+        log_z_increment([1.0, 2.0], [0.1, float("nan")], [0.0, 0.0], 5)
+    with pytest.raises(ValueError, match="same length"):
+        log_z_increment([1.0, 2.0], [0.1], [0.0], 5)
 
 
 def test_ladder_and_input_checks():
