@@ -49,6 +49,7 @@ import overlap_distribution as od  # noqa: E402
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 OUT = os.path.join(ROOT, "benchmarks", "results", "planted_tempering.json")
 MD = os.path.join(ROOT, "docs", "planted.md")
+PNG = os.path.join(ROOT, "docs", "planted_free_energy.png")
 
 
 def _load():
@@ -309,7 +310,44 @@ def free_energy_lines(d):
         cols += ([f(t["dL"], 2), f(t["slope"], 4), f(t["pred"], 4), f(t["dq"], 4), f(t["resid"], 4)]
                  if t else ["–"] * 5)
         lines.append("| " + " | ".join(cols) + " |")
-    return lines + [""]
+    lines.append("")
+    if _plot_gap(rows):
+        lines += [f"![ln E_J Z − E_J ln Z against N]({os.path.basename(PNG)})", ""]
+    return lines
+
+
+def _plot_gap(rows):
+    """L_A − E L(J) against N for each (g, beta, beta_min) with the annealed ladder at two or
+    more sizes, with the two readings drawn through the smallest N: constant (quenched =
+    annealed) and proportional to N (an extensive free-energy gap). False if nothing to plot."""
+    series = {}
+    for r in rows:
+        if "gap" in r:
+            series.setdefault((r["g"], r["beta"], r["beta_min"]), []).append(r)
+    series = {k: sorted(v, key=lambda r: r["N"]) for k, v in series.items() if len(v) >= 2}
+    if not series:
+        return False
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for (g, beta, bmin), rs in series.items():
+        N = np.array([r["N"] for r in rs], dtype=float)
+        y = np.array([r["gap"]["mean"] for r in rs])
+        e = np.array([r["gap"]["err"] for r in rs])
+        ax.errorbar(N, y, e, fmt="o", capsize=3,
+                    label=f"g = {g}, β = {bmin:g} … {beta:g} (typical J, mean ± error over J)")
+        Ns = np.linspace(0, N.max() * 1.1, 50)
+        ax.plot(Ns, np.full_like(Ns, y[0]), ":", color="gray", label="O(1): quenched = annealed")
+        ax.plot(Ns, y[0] * Ns / N[0], "--", color="gray", label="∝ N: extensive gap")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel("N")
+    ax.set_ylabel("[ln E_J Z − E_J ln Z] (β) − (same at β_min)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(PNG, dpi=100)
+    plt.close(fig)
+    return True
 
 
 def _label(r):

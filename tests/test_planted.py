@@ -137,7 +137,8 @@ def test_tempering_on_planted_couplings_returns_the_annealed_mean(bench_script, 
     te = np.array([r["ladder"][-1]["energy"]["mean"] for r in runs])
     assert abs(te.mean() - en) < 4 * math.hypot(en_err, te.std(ddof=1) / math.sqrt(te.size))
     runs.append(mod.run_iid(N, 0, g, beta, 1.0, 6000, 1000, 10, progress=False))
-    mod.OUT, mod.MD = str(tmp_path / "p.json"), str(tmp_path / "p.md")
+    mod.OUT, mod.MD, mod.PNG = (str(tmp_path / "p.json"), str(tmp_path / "p.md"),
+                                str(tmp_path / "p.png"))
     d = {"meta": {"commands": ["test"]}, "runs": runs,
          "annealed": {mod._akey(N, g, beta): {"q": q_ann, "err": e_ann, "e": en, "e_err": en_err}}}
     mod._save(d)
@@ -170,7 +171,7 @@ def test_paired_differences_use_only_common_couplings(bench_script):
     assert "| 1.2 | 10 | 50 | iid | β = 1 … 10, 400 steps |" in "\n".join(mod.paired_lines(runs))
 
 
-def test_free_energy_tilt_test_and_gap(bench_script):
+def test_free_energy_tilt_test_and_gap(bench_script, tmp_path):
     """``free_energy``: L(J) from the rung energies, one (the longest) run per J, the gap to
     the annealed increment, and the tilt test: with q exactly linear in L in both ensembles
     the predicted shift equals the measured one (residual 0); an extra offset of the planted
@@ -206,4 +207,11 @@ def test_free_energy_tilt_test_and_gap(bench_script):
     (row,) = mod.free_energy(d, n_boot=200)
     assert row["tilt"]["resid"]["mean"] == pytest.approx(0.03)
     assert row["tilt"]["slope"]["mean"] == pytest.approx(b)
+    mod.PNG = str(tmp_path / "gap.png")
     assert "| 1.2 | 2.71828 | 1 | 40 | 4 / 5 |" in "\n".join(mod.free_energy_lines(d))
+    assert not (tmp_path / "gap.png").exists()             # one size: no N trend to draw
+    N = 80
+    d["runs"] += [run(s, "iid", 2 * L, 0.2) for s, L in enumerate(Li)]
+    d["annealed_ladder"][mod._lkey(N, 1.2, e1, 1.0)] = {"dlnz": {"mean": -56.0, "err": 0.1}}
+    assert "![ln E_J Z − E_J ln Z against N](gap.png)" in "\n".join(mod.free_energy_lines(d))
+    assert (tmp_path / "gap.png").stat().st_size > 1000
