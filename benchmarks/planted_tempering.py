@@ -335,11 +335,12 @@ def _plot_gap(rows):
         N = np.array([r["N"] for r in rs], dtype=float)
         y = np.array([r["gap"]["mean"] for r in rs])
         e = np.array([r["gap"]["err"] for r in rs])
-        ax.errorbar(N, y, e, fmt="o", capsize=3,
-                    label=f"g = {g}, β = {bmin:g} … {beta:g} (typical J, mean ± error over J)")
+        h = ax.errorbar(N, y, e, fmt="o", capsize=3,
+                        label=f"g = {g}, β = {bmin:g} … {beta:g} (typical J, mean ± error over J)")
+        c = h[0].get_color()
         Ns = np.linspace(0, N.max() * 1.1, 50)
-        ax.plot(Ns, np.full_like(Ns, y[0]), ":", color="gray", label="O(1): quenched = annealed")
-        ax.plot(Ns, y[0] * Ns / N[0], "--", color="gray", label="∝ N: extensive gap")
+        ax.plot(Ns, np.full_like(Ns, y[0]), ":", color=c, label="constant: O(1) gap")
+        ax.plot(Ns, y[0] * Ns / N[0], "--", color=c, label="∝ N: extensive gap")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlabel("N")
     ax.set_ylabel("[ln E_J Z − E_J ln Z] (β) − (same at β_min)")
