@@ -181,7 +181,7 @@ def report(d):
                   "|---|---|---|---|---|---|"]
         for N in sorted({r["N"] for r in runs}):
             a = d["annealed"].get(_akey(N, g, beta), {})
-            acol = f"{a.get('q', math.nan):.4f} ± {a.get('err', math.nan):.4f}"
+            acol = f"{a['q']:.4f} ± {a['err']:.4f}" if "q" in a else "–"
             if "e" in a:
                 acol += f", {2 * beta * a['e'] - 1:+.4f} ± {2 * beta * a['e_err']:.4f}"
             cols = [acol]
