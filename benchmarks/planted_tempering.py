@@ -261,6 +261,10 @@ def free_energy(d, n_boot=4000, seed=0):
                "var_L_iid": float(Li.var(ddof=1))}
         a = d.get("annealed_ladder", {}).get(_lkey(N, g, beta, bmin))
         if a is not None:
+            for r in I:
+                bet = [x["beta"] for x in r["ladder"]]
+                if "betas" in a and not (len(bet) == len(a["betas"]) and np.allclose(bet, a["betas"])):
+                    raise ValueError(f"run N={N} J={r['seed']}: ladder differs from the annealed one")
             gap = od._mean_over_J(a["dlnz"]["mean"] - Li, [_log_z(r).err for r in I])
             gap["err"] = float(math.hypot(gap["err"], a["dlnz"]["err"]))
             row["L_annealed"], row["gap"] = a["dlnz"], gap
