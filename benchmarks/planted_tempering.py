@@ -254,10 +254,11 @@ def free_energy(d, n_boot=4000, seed=0):
         P = _longest([r for r in runs if _source(r) == "planted"])
         if len(I) < 2:
             continue
-        Li = np.array([_log_z(r).mean for r in I])
+        LI = [_log_z(r) for r in I]
+        Li, Li_err = np.array([x.mean for x in LI]), [x.err for x in LI]
         qi = np.array([r["q"]["mean"] for r in I])
         row = {"g": g, "beta": beta, "beta_min": bmin, "N": N, "n_iid": len(I), "n_planted": len(P),
-               "L_iid": od._mean_over_J(Li, [_log_z(r).err for r in I]),
+               "L_iid": od._mean_over_J(Li, Li_err),
                "var_L_iid": float(Li.var(ddof=1))}
         a = d.get("annealed_ladder", {}).get(_lkey(N, g, beta, bmin))
         if a is not None:
@@ -265,13 +266,14 @@ def free_energy(d, n_boot=4000, seed=0):
                 bet = [x["beta"] for x in r["ladder"]]
                 if "betas" in a and not (len(bet) == len(a["betas"]) and np.allclose(bet, a["betas"])):
                     raise ValueError(f"run N={N} J={r['seed']}: ladder differs from the annealed one")
-            gap = od._mean_over_J(a["dlnz"]["mean"] - Li, [_log_z(r).err for r in I])
+            gap = od._mean_over_J(a["dlnz"]["mean"] - Li, Li_err)
             gap["err"] = float(math.hypot(gap["err"], a["dlnz"]["err"]))
             row["L_annealed"], row["gap"] = a["dlnz"], gap
         if len(P) >= 3 and len(I) >= 3:
-            Lp = np.array([_log_z(r).mean for r in P])
+            LP = [_log_z(r) for r in P]
+            Lp = np.array([x.mean for x in LP])
             qp = np.array([r["q"]["mean"] for r in P])
-            row["L_planted"] = od._mean_over_J(Lp, [_log_z(r).err for r in P])
+            row["L_planted"] = od._mean_over_J(Lp, [x.err for x in LP])
             st = _tilt_stats(Lp, qp, Li, qi)
             boot = np.array([_tilt_stats(Lp[ip], qp[ip], Li[ii], qi[ii]) for ip, ii in
                              ((rng.integers(0, Lp.size, Lp.size), rng.integers(0, Li.size, Li.size))
