@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .langevin import _map
-from .tempering import log_z_increment
+from .tempering import check_ladder, log_z_increment
 from .transfer import builtin_kernels
 
 __all__ = ["annealed_logdensity", "annealed_energy", "AnnealedSample", "sample_annealed",
@@ -171,9 +171,7 @@ def annealed_log_z_increment(N, g, betas, eta=0.0, kernels=None, chains=16, step
 
     Returns (Estimate, e_A per rung, its errors)."""
     from tqdm.auto import tqdm
-    b = np.asarray(betas, dtype=float)
-    if b.ndim != 1 or b.size < 2:
-        raise ValueError("need a ladder of at least two betas")
+    b = check_ladder(betas)                 # before any sampling
     rng = rng if rng is not None else np.random.default_rng()
     e, s = np.empty(b.size), np.empty(b.size)
     for k in tqdm(range(b.size), disable=not progress, desc=f"annealed e, N={N}", unit="rung"):

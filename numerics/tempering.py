@@ -42,6 +42,17 @@ def geometric_ladder(beta_min: float, beta_max: float, N: int, c: float = 1.0) -
     return np.geomspace(beta_min, beta_max, K)
 
 
+def check_ladder(betas) -> np.ndarray:
+    """betas as a float array, checked: one-dimensional, at least two, finite, positive and
+    increasing (ValueError otherwise)."""
+    b = np.asarray(betas, dtype=float)
+    if b.ndim != 1 or b.size < 2:
+        raise ValueError("need a ladder of at least two betas (same length as the energies)")
+    if not (np.all(np.isfinite(b)) and np.all(b > 0) and np.all(np.diff(b) > 0)):
+        raise ValueError("betas must be finite, positive and increasing")
+    return b
+
+
 def log_z_increment(betas, energies, errors, N: int) -> Estimate:
     """ln Z(beta_K) - ln Z(beta_1) of one coupling matrix by thermodynamic integration along
     a ladder, from the mean energies per site e_k = <E>_k / N measured on its rungs:
@@ -53,13 +64,11 @@ def log_z_increment(betas, energies, errors, N: int) -> Estimate:
     beta e = 1/2). The error propagates the rung errors as if independent (neighbouring
     rungs of a tempering run are weakly correlated through the exchanges); the
     discretisation error is not included (O(h^2) in the log spacing h)."""
-    b = np.asarray(betas, dtype=float)
+    b = check_ladder(betas)
     e = np.asarray(energies, dtype=float)
     s = np.asarray(errors, dtype=float)
-    if b.ndim != 1 or b.size < 2 or e.shape != b.shape or s.shape != b.shape:
+    if e.shape != b.shape or s.shape != b.shape:
         raise ValueError("need betas, energies, errors of the same length >= 2")
-    if not (np.all(np.isfinite(b)) and np.all(b > 0) and np.all(np.diff(b) > 0)):
-        raise ValueError("betas must be finite, positive and increasing")
     if not (np.all(np.isfinite(e)) and np.all(np.isfinite(s)) and np.all(s >= 0)):
         raise ValueError("energies and errors must be finite (errors >= 0)")
     if N < 1:

@@ -111,6 +111,8 @@ def test_annealed_log_z_increment_matches_quadrature_at_two_sites():
 
 
 def test_bad_input():
+    with pytest.raises(ValueError, match="increasing"):      # refused before any sampling
+        annealed_log_z_increment(10, 1.0, [2.0, 1.0])
     with pytest.raises(ValueError):
         sample_annealed(1, 1.0, 1.0)
     with pytest.raises(ValueError):
