@@ -47,9 +47,9 @@ def check_ladder(betas) -> np.ndarray:
     increasing (ValueError otherwise)."""
     b = np.asarray(betas, dtype=float)
     if b.ndim != 1 or b.size < 2:
-        raise ValueError("need a ladder of at least two betas (same length as the energies)")
+        raise ValueError("betas must be a 1-d ladder of at least two values")
     if not (np.all(np.isfinite(b)) and np.all(b > 0) and np.all(np.diff(b) > 0)):
-        raise ValueError("betas must be finite, positive and increasing")
+        raise ValueError("betas must be finite, positive and strictly increasing")
     return b
 
 
@@ -88,11 +88,7 @@ class TemperingSampler(LangevinSampler):
     Other parameters as for ``LangevinSampler`` (CPU backend, no response partners)."""
 
     def __init__(self, J, kernels, g, betas, swap_every=10, **kw):
-        betas = np.asarray(betas, dtype=float)
-        if betas.ndim != 1 or betas.size < 2:
-            raise ValueError("betas must be a 1-d ladder of at least two values")
-        if not np.all(np.diff(betas) > 0):
-            raise ValueError("betas must be strictly increasing")
+        betas = check_ladder(betas)
         if not np.isscalar(g) and np.ndim(g) != 0:
             raise ValueError("one gain g for the whole ladder")
         if kw.get("response") is not None:
