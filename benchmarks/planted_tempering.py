@@ -285,6 +285,66 @@ def free_energy(d, n_boot=4000, seed=0):
     return out
 
 
+def gap_fits(N, gap, err):
+    """Weighted least-squares fits of the free-energy gap G(N) = L_A - E L(J) against N.
+
+    Three readings: ``constant`` G = a (quenched = annealed free energy, an O(1) gap),
+    ``proportional`` G = b N (an extensive gap from the smallest sizes on), and ``linear``
+    G = a + b N (b the gap per site). Weights 1/err^2; parameter errors from the inverse
+    normal matrix (not rescaled by chi^2); chi^2 and its degrees of freedom for each, and
+    for ``linear`` the one-sided 2-sigma upper bound b + 2 err_b on the gap per site.
+    """
+    N, y, e = (np.asarray(v, dtype=float) for v in (N, gap, err))
+    if not (N.ndim == y.ndim == e.ndim == 1 and N.size == y.size == e.size):
+        raise ValueError("N, gap and err must be 1-d arrays of one length")
+    if N.size < 3 or np.unique(N).size < 2:
+        raise ValueError("need at least three gaps at two or more sizes N")
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(e)) and np.all(e > 0)):
+        raise ValueError("gaps must be finite and their errors finite and positive")
+    out = {}
+    for name, X in (("constant", np.ones((N.size, 1))), ("proportional", N[:, None]),
+                    ("linear", np.c_[np.ones(N.size), N])):
+        A = X / e[:, None]
+        cov = np.linalg.inv(A.T @ A)
+        p = cov @ (A.T @ (y / e))
+        chi2 = float(np.sum(((X @ p - y) / e) ** 2))
+        out[name] = {"params": p.tolist(), "errs": np.sqrt(np.diag(cov)).tolist(),
+                     "chi2": chi2, "dof": int(N.size - p.size)}
+    b, eb = out["linear"]["params"][1], out["linear"]["errs"][1]
+    out["linear"]["b_upper_2sigma"] = float(b + 2 * eb)
+    return out
+
+
+def _gap_series(rows):
+    """Rows with a gap grouped by (g, beta, beta_min), sorted by N; only groups with two or
+    more sizes."""
+    series = {}
+    for r in rows:
+        if "gap" in r:
+            series.setdefault((r["g"], r["beta"], r["beta_min"]), []).append(r)
+    return {k: sorted(v, key=lambda r: r["N"]) for k, v in series.items() if len(v) >= 2}
+
+
+def _gap_fit_lines(rows):
+    lines = []
+    for (g, beta, bmin), rs in _gap_series(rows).items():
+        if len(rs) < 3:
+            continue
+        F = gap_fits([r["N"] for r in rs], [r["gap"]["mean"] for r in rs],
+                     [r["gap"]["err"] for r in rs])
+        c, p, li = F["constant"], F["proportional"], F["linear"]
+        lines.append(
+            f"* g = {g}, β = {bmin:g} … {beta:g}, N = {', '.join(str(r['N']) for r in rs)} "
+            f"(weighted fits of the gap): constant {c['params'][0]:.3f} ± {c['errs'][0]:.3f} "
+            f"(χ² {c['chi2']:.1f}, {c['dof']} dof); ∝ N {p['params'][0] * 1e4:.2f} ± "
+            f"{p['errs'][0] * 1e4:.2f} ·10⁻⁴ per site (χ² {p['chi2']:.1f}, {p['dof']} dof); "
+            f"a + bN: a = {li['params'][0]:.3f} ± {li['errs'][0]:.3f}, b = "
+            f"{li['params'][1] * 1e4:.2f} ± {li['errs'][1] * 1e4:.2f} ·10⁻⁴ per site "
+            f"(χ² {li['chi2']:.1f}, {li['dof']} dof; b < {li['b_upper_2sigma'] * 1e4:.1f}·10⁻⁴ "
+            f"at 2σ).")
+    return lines + [""] if lines else []
+
+
 def free_energy_lines(d):
     rows = free_energy(d)
     if not rows:
@@ -317,6 +377,7 @@ def free_energy_lines(d):
                  if t else ["–"] * 5)
         lines.append("| " + " | ".join(cols) + " |")
     lines.append("")
+    lines += _gap_fit_lines(rows)
     if _plot_gap(rows):
         lines += [f"![ln E_J Z − E_J ln Z against N]({os.path.basename(PNG)})", ""]
     return lines
@@ -325,12 +386,9 @@ def free_energy_lines(d):
 def _plot_gap(rows):
     """L_A − E L(J) against N for each (g, beta, beta_min) with the annealed ladder at two or
     more sizes, with the two readings drawn through the smallest N: constant (quenched =
-    annealed) and proportional to N (an extensive free-energy gap). False if nothing to plot."""
-    series = {}
-    for r in rows:
-        if "gap" in r:
-            series.setdefault((r["g"], r["beta"], r["beta_min"]), []).append(r)
-    series = {k: sorted(v, key=lambda r: r["N"]) for k, v in series.items() if len(v) >= 2}
+    annealed) and proportional to N (an extensive free-energy gap), and with three or more
+    sizes the weighted fit a + bN (``gap_fits``). False if nothing to plot."""
+    series = _gap_series(rows)
     if not series:
         return False
     import matplotlib
@@ -347,6 +405,9 @@ def _plot_gap(rows):
         Ns = np.linspace(0, N.max() * 1.1, 50)
         ax.plot(Ns, np.full_like(Ns, y[0]), ":", color=c, label="constant: O(1) gap")
         ax.plot(Ns, y[0] * Ns / N[0], "--", color=c, label="∝ N: extensive gap")
+        if N.size >= 3:
+            a, b = gap_fits(N, y, e)["linear"]["params"]
+            ax.plot(Ns, a + b * Ns, "-", color=c, lw=0.8, label="weighted fit a + bN")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlabel("N")
     ax.set_ylabel("[ln E_J Z − E_J ln Z] (β) − (same at β_min)")

@@ -217,3 +217,34 @@ def test_free_energy_tilt_test_and_gap(bench_script, tmp_path):
     d["annealed_ladder"][mod._lkey(N, 1.2, e1, 1.0)] = {"dlnz": {"mean": -56.0, "err": 0.1}}
     assert "![ln E_J Z − E_J ln Z against N](gap.png)" in "\n".join(mod.free_energy_lines(d))
     assert (tmp_path / "gap.png").stat().st_size > 1000
+
+
+def test_gap_fits_recover_exact_lines_and_refuse_bad_input(bench_script):
+    """``gap_fits``: data exactly on a + bN give those parameters with chi^2 = 0 for the
+    linear reading and chi^2 > 0 for the constant and proportional ones; the parameter error
+    of the constant fit is the error of a weighted mean, 1/sqrt(sum 1/err^2)."""
+    mod = bench_script("planted_tempering")
+    N = np.array([250.0, 500.0, 1000.0, 2000.0])
+    err = np.array([0.05, 0.07, 0.09, 0.2])
+    F = mod.gap_fits(N, 0.1 + 3e-4 * N, err)
+    a, b = F["linear"]["params"]
+    assert a == pytest.approx(0.1, abs=1e-12) and b == pytest.approx(3e-4, rel=1e-10)
+    assert F["linear"]["chi2"] == pytest.approx(0.0, abs=1e-18) and F["linear"]["dof"] == 2
+    assert F["constant"]["chi2"] > 10 and F["proportional"]["chi2"] > 1
+    assert F["constant"]["errs"][0] == pytest.approx(1 / math.sqrt(np.sum(err ** -2)))
+    assert F["linear"]["b_upper_2sigma"] == pytest.approx(b + 2 * F["linear"]["errs"][1])
+    F = mod.gap_fits(N, np.full(4, 0.3), err)            # a constant gap: b = 0 exactly
+    assert F["constant"]["params"][0] == pytest.approx(0.3)
+    assert F["constant"]["chi2"] == pytest.approx(0.0, abs=1e-18)
+    assert F["linear"]["params"][1] == pytest.approx(0.0, abs=1e-15)
+    for bad in ((N[:2], [0.1, 0.2], [0.1, 0.1]), ([500.0] * 3, [0.1] * 3, [0.1] * 3),
+                (N, [0.1, 0.2, np.nan, 0.3], err), (N, [0.1] * 4, [0.1, 0.0, 0.1, 0.1]),
+                (N, [0.1] * 3, err)):
+        with pytest.raises(ValueError):
+            mod.gap_fits(*bad)
+    rows = [{"g": 1.2, "beta": 10.0, "beta_min": 3.0, "N": int(n),
+             "gap": {"mean": 0.1 + 3e-4 * n, "err": float(s)}} for n, s in zip(N, err)]
+    (line, blank) = mod._gap_fit_lines(rows)
+    assert line.startswith("* g = 1.2, β = 3 … 10, N = 250, 500, 1000, 2000") and blank == ""
+    assert "b = 3.00 ± " in line and "χ² 0.0, 2 dof" in line
+    assert mod._gap_fit_lines(rows[:2]) == []             # two sizes: nothing to fit
