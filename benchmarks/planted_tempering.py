@@ -426,7 +426,10 @@ def paired(runs):
     """Differences between two runs on the same couplings (same N, J seed, source, g, beta)
     that differ in ladder or length: for every such pair of run settings (a, b) the mean over
     the common J of q_b - q_a and eps_b - eps_a (``_mean_over_J``, per-J error the two run
-    errors in quadrature). Pairing removes the J-to-J spread, the largest error of each mean."""
+    errors in quadrature), and, where the two runs share their ladder, of L_b - L_a, the
+    difference of their ln Z increments (``_log_z``): a check that the free-energy integral
+    does not move with run length. Pairing removes the J-to-J spread, the largest error of
+    each mean."""
     by = {}
     for r in runs:
         key = (r["g"], r["beta"], r["N"], _source(r))
@@ -444,8 +447,16 @@ def paired(runs):
                             "a": _label(pairs[0][0]), "b": _label(pairs[0][1]), "J": common,
                             "dq": _paired_mean(pairs, lambda r: r["q"]),
                             "deps": _paired_mean(pairs, lambda r: r["ladder"][-1]["energy"],
-                                                 2 * beta)})
+                                                 2 * beta),
+                            "dL": (_paired_mean(pairs, lambda r: vars(_log_z(r)))
+                                   if all(_same_ladder(x, y) for x, y in pairs) else None)})
     return out
+
+
+def _same_ladder(a, b):
+    """True if two runs used the same inverse temperatures on their ladders."""
+    x, y = ([r["beta"] for r in run["ladder"]] for run in (a, b))
+    return len(x) == len(y) and np.allclose(x, y)
 
 
 def _paired_mean(pairs, get, scale=1.0):
@@ -460,12 +471,13 @@ def paired_lines(runs):
     if not rows:
         return []
     lines = ["## Same couplings, two run settings (paired differences b − a)", "",
-             "| g | β | N | source | a | b | J seeds | q_b − q_a | ε_b − ε_a |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| g | β | N | source | a | b | J seeds | q_b − q_a | ε_b − ε_a | L_b − L_a |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for p in rows:
+        dL = "–" if p["dL"] is None else f"{p['dL']['mean']:+.3f} ± {p['dL']['err']:.3f}"
         lines.append(f"| {p['g']} | {p['beta']:g} | {p['N']} | {p['source']} | {p['a']} | {p['b']} | "
                      f"{' '.join(map(str, p['J']))} | {p['dq']['mean']:+.4f} ± {p['dq']['err']:.4f} | "
-                     f"{p['deps']['mean']:+.4f} ± {p['deps']['err']:.4f} |")
+                     f"{p['deps']['mean']:+.4f} ± {p['deps']['err']:.4f} | {dL} |")
     return lines + [""]
 
 

@@ -159,7 +159,8 @@ def test_paired_differences_use_only_common_couplings(bench_script):
     def run(seed, bmin, steps, q, e, src="iid", N=50):
         return {"g": 1.2, "beta": 10.0, "N": N, "seed": seed, "source": src, "beta_min": bmin,
                 "steps": steps, "q": {"mean": q, "err": 0.001},
-                "ladder": [{"energy": {"mean": e, "err": 0.0005}}]}
+                "ladder": [{"beta": b, "energy": {"mean": e, "err": 0.0005}}
+                           for b in np.geomspace(bmin, 10.0, 3)]}
     runs = [run(0, 3, 100, 0.20, 0.050), run(1, 3, 100, 0.10, 0.051), run(2, 3, 100, 0.5, 0.0),
             run(0, 1, 400, 0.23, 0.049), run(1, 1, 400, 0.12, 0.050),
             run(0, 1, 400, 0.9, 0.0, src="planted"), run(1, 1, 400, 0.9, 0.0, N=60)]
@@ -170,7 +171,20 @@ def test_paired_differences_use_only_common_couplings(bench_script):
     # error: spread of the two differences / sqrt(2) (larger than the run errors here)
     assert p["dq"]["err"] == pytest.approx(np.std([-0.03, -0.02], ddof=1) / math.sqrt(2))
     assert p["deps"]["mean"] == pytest.approx(2 * 10.0 * 0.001)
+    assert p["dL"] is None                                # ladders differ: no L difference
     assert "| 1.2 | 10 | 50 | iid | β = 1 … 10, 400 steps |" in "\n".join(mod.paired_lines(runs))
+    # same ladder, longer runs: L_b - L_a is the thermodynamic integral of the energy shift,
+    # here a constant -0.001 on every rung of 3 ... 10: -N * (-0.001) * sum of the
+    # trapezoid weights of beta in ln beta
+    runs += [run(0, 3, 800, 0.21, 0.049), run(1, 3, 800, 0.11, 0.050)]
+    (p,) = [p for p in mod.paired(runs)
+            if (p["a"], p["b"]) == ("β = 3 … 10, 100 steps", "β = 3 … 10, 800 steps")]
+    assert p["J"] == [0, 1]
+    bet = np.geomspace(3, 10, 3)
+    w = np.diff(np.log(bet))
+    exact = -50 * (-0.001) * np.sum(0.5 * w * (bet[1:] + bet[:-1]))   # trapezoid in ln beta
+    assert p["dL"]["mean"] == pytest.approx(exact, rel=1e-9)
+    assert "| +{:.3f} ± ".format(exact) in "\n".join(mod.paired_lines(runs))
 
 
 def test_free_energy_tilt_test_and_gap(bench_script, tmp_path):
