@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from numerics.couplings import couplings  # noqa: E402
 from numerics.langevin import LangevinSampler  # noqa: E402
-from numerics.stats import combine, estimate  # noqa: E402
+from numerics.stats import combine, estimate, weighted_lstsq  # noqa: E402
 from numerics.transfer import builtin_kernels  # noqa: E402
 
 Q_CAVITY = 0.1732729446  # static cavity q at g = 1.2, gamma = 0, tanh (numerics.dmft)
@@ -108,12 +108,8 @@ def fit_exponents(merged):
         dq = np.array([e.err for e in est])
         if np.any(q <= 0) or b.size < 2:
             continue
-        y, sy = np.log(q), dq / q
-        X = np.vstack([np.ones_like(b), -np.log(b)]).T
-        W = 1 / np.maximum(sy, 1e-12) ** 2
-        cov = np.linalg.inv(X.T @ (W[:, None] * X))
-        a, p = cov @ (X.T @ (W * y))
-        chi2 = float(np.sum(W * (y - X @ np.array([a, p])) ** 2))
+        (a, p), cov, chi2 = weighted_lstsq(np.vstack([np.ones_like(b), -np.log(b)]).T,
+                                           np.log(q), np.maximum(dq / q, 1e-12))
         local = [float(-(np.log(q[i + 1]) - np.log(q[i])) / (np.log(b[i + 1]) - np.log(b[i])))
                  for i in range(b.size - 1)]
         fits.append(dict(N=key[0], gamma=key[1], g=key[2], p=float(p),

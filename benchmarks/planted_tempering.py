@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from numerics.planted import (annealed_log_z_increment, planted_couplings,  # noqa: E402
                               sample_annealed)
+from numerics.stats import weighted_lstsq  # noqa: E402
 from numerics.tempering import geometric_ladder, log_z_increment  # noqa: E402
 import overlap_distribution as od  # noqa: E402
 
@@ -294,20 +295,13 @@ def gap_fits(N, gap, err):
     normal matrix (not rescaled by chi^2); chi^2 and its degrees of freedom for each, and
     for ``linear`` the one-sided 2-sigma upper bound b + 2 err_b on the gap per site.
     """
-    N, y, e = (np.asarray(v, dtype=float) for v in (N, gap, err))
-    if not (N.ndim == y.ndim == e.ndim == 1 and N.size == y.size == e.size):
-        raise ValueError("N, gap and err must be 1-d arrays of one length")
-    if N.size < 3 or np.unique(N).size < 2:
+    N = np.asarray(N, dtype=float)
+    if N.ndim != 1 or N.size < 3 or np.unique(N).size < 2:
         raise ValueError("need at least three gaps at two or more sizes N")
-    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(e)) and np.all(e > 0)):
-        raise ValueError("gaps must be finite and their errors finite and positive")
     out = {}
     for name, X in (("constant", np.ones((N.size, 1))), ("proportional", N[:, None]),
                     ("linear", np.c_[np.ones(N.size), N])):
-        A = X / e[:, None]
-        cov = np.linalg.inv(A.T @ A)
-        p = cov @ (A.T @ (y / e))
-        chi2 = float(np.sum(((X @ p - y) / e) ** 2))
+        p, cov, chi2 = weighted_lstsq(X, gap, err)
         out[name] = {"params": p.tolist(), "errs": np.sqrt(np.diag(cov)).tolist(),
                      "chi2": chi2, "dof": int(N.size - p.size)}
     b, eb = out["linear"]["params"][1], out["linear"]["errs"][1]

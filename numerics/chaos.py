@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .dynamics import rk4_pair
-from .stats import Estimate, estimate
+from .stats import Estimate, estimate, weighted_lstsq
 
 __all__ = ["BatchResult", "lyapunov_batch", "LyapunovScan", "lyapunov_scan",
            "ZeroCrossing", "zero_crossing", "Extrapolation", "extrapolate",
@@ -334,9 +334,7 @@ def zero_crossing(gs, lam, err, level=0.95, n_side=1, which="first") -> ZeroCros
     sel = np.arange(max(0, i + 1 - n_side), min(gs.size, i + 1 + n_side))
     x, y, w = gs[sel], lam[sel], 1.0 / err[sel] ** 2
     gc = float(np.sum(w * x) / np.sum(w))
-    X = np.column_stack([np.ones_like(x), x - gc])
-    cov = np.linalg.inv(X.T @ (w[:, None] * X))
-    a, b = cov @ (X.T @ (w * y))
+    (a, b), cov, chi2 = weighted_lstsq(np.column_stack([np.ones_like(x), x - gc]), y, err[sel])
     Vaa, Vab, Vbb = cov[0, 0], cov[0, 1], cov[1, 1]
     z = float(norm.ppf(0.5 + level / 2))
     t = -a / b
@@ -351,7 +349,6 @@ def zero_crossing(gs, lam, err, level=0.95, n_side=1, which="first") -> ZeroCros
                          f"{level}: the crossing near g = {gc + t:.4g} has no bounded interval")
     r = math.sqrt(disc)
     lo, hi = sorted(((-Bq - r) / A, (-Bq + r) / A))
-    chi2 = float(np.sum(w * (y - a - b * (x - gc)) ** 2))
     return ZeroCrossing(float(gc + t), float(err_t), float(gc + lo), float(gc + hi), level,
                         float(b), float(math.sqrt(Vbb)), (float(gs[i]), float(gs[i + 1])),
                         int(changes.size), chi2, int(x.size - 2))
@@ -388,10 +385,6 @@ def extrapolate(Ns, y, err, power=1.0) -> Extrapolation:
         raise ValueError("values must be finite and errors > 0")
     if power <= 0:
         raise ValueError("power must be > 0")
-    w = 1.0 / err ** 2
-    X = np.column_stack([np.ones_like(Ns), Ns ** (-power)])
-    cov = np.linalg.inv(X.T @ (w[:, None] * X))
-    p = cov @ (X.T @ (w * y))
-    chi2 = float(np.sum(w * (y - X @ p) ** 2))
+    p, cov, chi2 = weighted_lstsq(np.column_stack([np.ones_like(Ns), Ns ** (-power)]), y, err)
     return Extrapolation(float(p[0]), float(math.sqrt(cov[0, 0])), float(p[1]),
                          float(math.sqrt(cov[1, 1])), float(power), chi2, int(Ns.size - 2))

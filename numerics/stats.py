@@ -12,7 +12,8 @@ Two estimators of the error of the mean of a stationary series x_t, t = 1..T:
 ``estimate`` returns the larger of the two (conservative) inside an ``Estimate``.
 ``binder`` gives the Binder ratio of an overlap series with a block-jackknife error.
 ``assert_within`` is the one comparison used by every sampler test: it fails when the
-exact value lies more than ``nsigma`` error bars away.
+exact value lies more than ``nsigma`` error bars away. ``weighted_lstsq`` is the one
+weighted least-squares fit (finite-size extrapolations, zero crossings, power laws).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Estimate", "autocorr", "integrated_time", "blocking", "estimate",
-           "assert_within", "combine", "difference", "binder"]
+           "assert_within", "combine", "difference", "binder", "weighted_lstsq"]
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,35 @@ def difference(a: Estimate, b: Estimate) -> Estimate:
     in quadrature."""
     return Estimate(a.mean - b.mean, float(np.hypot(a.err, b.err)), max(a.tau, b.tau),
                     min(a.n, b.n))
+
+
+def weighted_lstsq(X, y, err) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted least squares y ~ X p with independent Gaussian errors ``err``:
+
+        p = (X^T W X)^-1 X^T W y,   Cov p = (X^T W X)^-1,   chi^2 = sum W (y - X p)^2,
+
+    W = diag(1/err^2). Returns (p, Cov p, chi^2); the covariance is not rescaled by
+    chi^2 / dof (callers that want that do it themselves). ValueError for mismatched
+    shapes, non-finite values, errors <= 0, fewer points than parameters or a design
+    matrix of deficient rank.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    err = np.asarray(err, dtype=float)
+    if X.ndim != 2 or y.ndim != 1 or err.shape != y.shape or X.shape[0] != y.size:
+        raise ValueError(f"need X of shape (n, k) and y, err of length n; got {X.shape}, "
+                         f"{y.shape}, {err.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y)) and np.all(np.isfinite(err))):
+        raise ValueError("X, y and err must be finite")
+    if np.any(err <= 0):
+        raise ValueError("errors must be > 0")
+    if y.size < X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
+        raise ValueError(f"{y.size} points cannot determine {X.shape[1]} parameters "
+                         f"(design matrix of rank {np.linalg.matrix_rank(X)})")
+    w = 1.0 / err ** 2
+    cov = np.linalg.inv(X.T @ (w[:, None] * X))
+    p = cov @ (X.T @ (w * y))
+    return p, cov, float(np.sum(w * (y - X @ p) ** 2))
 
 
 def binder(x: np.ndarray, blocks: int = 32) -> Estimate:

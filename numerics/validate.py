@@ -22,7 +22,7 @@ import numpy as np
 
 from .couplings import couplings
 from .langevin import LangevinSampler
-from .stats import Estimate, estimate
+from .stats import Estimate, estimate, weighted_lstsq
 from .transfer import Transfer, kernels as make_kernels
 
 __all__ = ["validate", "extrapolate", "extrapolated_row", "replica_theory", "linear_exact_theory",
@@ -38,13 +38,9 @@ def extrapolate(Ns, ests) -> tuple[Estimate, float]:
     s = np.array([max(e.err, 1e-300) for e in ests])
     if Ns.size == 1:
         return Estimate(float(y[0]), float(ests[0].err), ests[0].tau, ests[0].n), float("nan")
-    X = np.vstack([np.ones_like(Ns), 1.0 / Ns]).T
-    W = 1.0 / s ** 2
-    cov = np.linalg.inv(X.T @ (W[:, None] * X))
-    coef = cov @ (X.T @ (W * y))
-    r = y - X @ coef
+    coef, cov, chi2 = weighted_lstsq(np.vstack([np.ones_like(Ns), 1.0 / Ns]).T, y, s)
     dof = Ns.size - 2
-    chi2 = float(np.sum(W * r * r) / dof) if dof > 0 else float("nan")
+    chi2 = chi2 / dof if dof > 0 else float("nan")
     err = math.sqrt(cov[0, 0]) * (math.sqrt(chi2) if dof > 0 and chi2 > 1 else 1.0)
     return Estimate(float(coef[0]), err, float(np.mean([e.tau for e in ests])), sum(e.n for e in ests)), chi2
 

@@ -4,7 +4,7 @@ import pytest
 from scipy.signal import lfilter
 
 from numerics.stats import (Estimate, assert_within, autocorr, binder, blocking, combine, estimate,
-                            integrated_time)
+                            integrated_time, weighted_lstsq)
 
 
 def ar1(a, T, C=1, seed=0):
@@ -84,3 +84,27 @@ def test_binder_gaussian_bimodal_and_errors():
         binder(np.ones(10))
     with pytest.raises(ValueError):
         binder(np.array([np.nan] * 64))
+
+
+def test_weighted_lstsq_matches_polyfit_and_the_weighted_mean():
+    """weighted_lstsq against numpy.polyfit with weights 1/err (an independent solver) for
+    a line, and against the closed form of the weighted mean (one parameter)."""
+    rng = np.random.default_rng(3)
+    x = np.linspace(0.0, 2.0, 9)
+    err = rng.uniform(0.05, 0.3, x.size)
+    y = 1.5 - 0.7 * x + err * rng.standard_normal(x.size)
+    p, cov, chi2 = weighted_lstsq(np.c_[np.ones_like(x), x], y, err)
+    (b, a), C = np.polyfit(x, y, 1, w=1 / err, cov="unscaled")
+    assert p == pytest.approx([a, b], rel=1e-10)
+    assert cov[1, 1] == pytest.approx(C[0, 0], rel=1e-8) and cov[0, 1] == pytest.approx(C[0, 1], rel=1e-8)
+    assert chi2 == pytest.approx(np.sum(((y - a - b * x) / err) ** 2), rel=1e-10)
+    (m,), cov, chi2 = weighted_lstsq(np.ones((x.size, 1)), y, err)
+    w = err ** -2
+    assert m == pytest.approx(w @ y / w.sum()) and cov[0, 0] == pytest.approx(1 / w.sum())
+    for X, yy, ee in ((np.ones((3, 2)), y[:3], err[:3]),           # rank 1 < 2 parameters
+                      (np.c_[np.ones(1), x[:1]], y[:1], err[:1]),   # one point, two parameters
+                      (np.ones((3, 1)), y[:3], np.r_[err[:2], 0.0]),
+                      (np.ones((3, 1)), np.r_[y[:2], np.nan], err[:3]),
+                      (np.ones((3, 1)), y[:2], err[:2])):
+        with pytest.raises(ValueError):
+            weighted_lstsq(X, yy, ee)
