@@ -32,10 +32,17 @@ OBSERVABLES = ("q", "Q", "energy", "chi")
 
 
 def extrapolate(Ns, ests) -> tuple[Estimate, float]:
-    """Weighted fit y = a + b/N; returns (Estimate of a, chi^2 per degree of freedom)."""
+    """Weighted fit y = a + b/N; returns (Estimate of a, chi^2 per degree of freedom).
+
+    With a single N the estimate at that N is returned (chi^2 NaN). With several, every
+    error must be finite and > 0 (ValueError otherwise, naming the offending sizes): a zero
+    error would give that size infinite weight, so it is refused rather than clamped."""
     Ns = np.asarray(Ns, dtype=float)
     y = np.array([e.mean for e in ests])
-    s = np.array([max(e.err, 1e-300) for e in ests])
+    s = np.array([e.err for e in ests], dtype=float)
+    if Ns.size > 1 and not np.all(np.isfinite(s) & (s > 0)):
+        bad = [int(n) for n, e in zip(Ns, s) if not (math.isfinite(e) and e > 0)]
+        raise ValueError(f"extrapolation in 1/N needs finite errors > 0; N = {bad} have none")
     if Ns.size == 1:
         return Estimate(float(y[0]), float(ests[0].err), ests[0].tau, ests[0].n), float("nan")
     coef, cov, chi2 = weighted_lstsq(np.vstack([np.ones_like(Ns), 1.0 / Ns]).T, y, s)

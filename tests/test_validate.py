@@ -17,6 +17,16 @@ def test_extrapolate_exact_line():
     assert abs(a.mean - 2.0) < 1e-12 and chi2 < 1e-12 and a.err > 0
 
 
+@pytest.mark.parametrize("bad", [0.0, -1e-3, float("nan"), float("inf")])
+def test_extrapolate_refuses_missing_errors(bad):
+    """A size without a usable error would get infinite (or undefined) weight: refused, and
+    the message names the size."""
+    Ns = [250, 500, 1000]
+    ests = [Estimate(0.3, 1e-3), Estimate(0.3, bad), Estimate(0.3, 1e-3)]
+    with pytest.raises(ValueError, match=r"N = \[500\]"):
+        extrapolate(Ns, ests)
+
+
 def test_linear_validation_writes_table(tmp_path):
     """Linear phi: the extrapolated simulation agrees with the exact large-N reference."""
     pts = [dict(g=0.5, gamma=0.0, beta=2.0, eta=0.1)]
