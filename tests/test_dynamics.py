@@ -6,7 +6,7 @@ import pytest
 from numerics.couplings import couplings
 from numerics.dmft import delta0, lyapunov_dmft
 from numerics.dynamics import integrate, lyapunov, lyapunov_samples
-from numerics.fixedpoints import find_fixed_points
+from numerics.fixedpoints import find_fixed_points, quench
 from numerics.stats import assert_within
 
 
@@ -78,6 +78,26 @@ def test_fixed_points_small():
     for a in range(len(r.points)):
         for b in range(a):
             assert np.linalg.norm(r.points[a].x - r.points[b].x) > 1e-3
+
+
+def test_quench_labels_basins():
+    """States near a listed fixed point are labelled by its index; near its mirror image -x
+    (a fixed point too, phi odd) by -1 when only x is listed; the end states are zeros of F."""
+    N, g = 120, 1.5
+    J = couplings(N, 0.0, rng=np.random.default_rng(10))
+    r = find_fixed_points(J, g, n_starts=8, rng=12)
+    x = max(r.points, key=lambda p: p.q).x
+    assert np.mean(np.tanh(x) ** 2) > 1e-3
+    noise = 1e-2 * np.random.default_rng(3).standard_normal((4, N))
+    X = np.vstack([x + noise[:2], -x + noise[2:]])
+    labels, ends = quench(J, g, X, [x])
+    assert labels.tolist() == [0, 0, -1, -1]
+    np.testing.assert_allclose(ends[:2], np.tile(x, (2, 1)), atol=1e-8)
+    np.testing.assert_allclose(ends[2:], np.tile(-x, (2, 1)), atol=1e-8)
+    labels2, _ = quench(J, g, X, [x, -x])
+    assert labels2.tolist() == [0, 0, 1, 1]
+    with pytest.raises(ValueError, match="columns"):
+        quench(J, g, np.zeros((2, N - 1)), [x])
 
 
 @pytest.mark.slow

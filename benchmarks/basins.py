@@ -1,0 +1,342 @@
+"""Basin decomposition of the large-beta measure on one J: which fixed points carry it?
+
+At gamma = 0, g = 1.2, N = 250 (J seed 0 of docs/tempering.md) a fixed-point census found
+x = 0, a pair +-x at q = 0.115 and a pair at q = 0.240; weighted by 1/|det(I - g J D)|, the
+beta -> infinity weight of a fixed point in the quasi-potential measure, they give q = 0.222,
+whereas parallel tempering gave q = 0.10 at beta = 1000 (docs/overlap_distribution.md). This
+script decides between the two explanations left open there, in three parts on the same J:
+
+1. census: fixed points from many random starts at several scales (``find_fixed_points``),
+   completed by symmetry (phi odd: -x is a fixed point with the same |det|); a class is a
+   pair {x, -x} (or x = 0).
+2. tempering: the ladder of benchmarks/tempering.py (beta = 30 ... 1000), two walker sets;
+   every ``--snap`` steps the states on the rungs beta = 100, 300, 1000 are quenched to the
+   fixed point they descend to (``numerics.fixedpoints.quench``). This measures how the
+   sampled measure is shared among the basins, with errors from the label series
+   (autocorrelation included).
+3. within: plain MALA started at one point of each class on beta_w = 1000 ... 64000, where
+   it stays in its basin (checked by quenching the final states). Each basin's partition
+   function Z_k(beta) = int_basin exp(-beta E) tends to (2 pi / beta)^(N/2) / |det A_k|,
+   A_k = 1 - g J D_k, and
+
+       ln Z_k(beta0) - ln Z_k^harm(beta0) = int_beta0^inf (<E>_k - N / (2 beta)) d beta
+                                          = N int delta_k(beta) d ln beta,
+       delta_k = beta <E>_k / N - 1/2,
+
+   integrated by the trapezoid rule in ln beta over beta_w plus the tail delta(beta_max)
+   (delta ~ c / beta beyond). The predicted share of class c at beta0 = 1000 is then
+   W_c / sum W, W_c = sum_{k in c} exp(-ln|det A_k| + N I_k), to be compared with part 2.
+
+    python benchmarks/basins.py [--N 250 --g 1.2 --seed 0 --starts 240 --steps 100000]
+    python benchmarks/basins.py --report        # docs/basins.md from the JSON
+
+Writes benchmarks/results/basins.json (one entry per part; finished parts are skipped) and
+docs/basins.md (text below its "<!-- notes -->" marker is kept).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+
+from numerics.couplings import couplings  # noqa: E402
+from numerics.fixedpoints import find_fixed_points, quench  # noqa: E402
+from numerics.langevin import LangevinSampler  # noqa: E402
+from numerics.stats import estimate  # noqa: E402
+from numerics.tempering import TemperingSampler  # noqa: E402
+from numerics.transfer import builtin_kernels  # noqa: E402
+import overlap_distribution as od  # noqa: E402
+import tempering as tb  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+OUT = os.path.join(ROOT, "benchmarks", "results", "basins.json")
+MD = os.path.join(ROOT, "docs", "basins.md")
+SHOWN = (100.0, 300.0, 1000.0)               # tempering rungs whose states are quenched
+BETA0 = 1000.0
+BETAS_W = tuple(1000.0 * 2.0 ** k for k in range(7))   # 1000 ... 64000
+SCALES = (0.1, 0.5, 1.0, 1.2, 2.0)           # census start scales
+
+
+def _key(N, g, seed, part):
+    return f"{N}|{g:.12g}|{seed}|{part}"
+
+
+def _J(N, seed):
+    return couplings(N, 0.0, rng=np.random.default_rng(seed))
+
+
+def census(N, g, seed, starts):
+    """Part 1: fixed points from ``starts`` random starts (equal numbers at the SCALES),
+    completed by x -> -x; each point gets its class (the index of the first of {x, -x})."""
+    J = _J(N, seed)
+    rng = np.random.default_rng([seed, 77])
+    per = max(1, starts // len(SCALES))
+    X0 = np.vstack([s * rng.standard_normal((per, N)) for s in SCALES])
+    r = find_fixed_points(J, g, starts=X0)
+    pts = [dict(x=p.x, q=p.q, logdet=p.logdet, stability=p.stability, hits=p.hits,
+                mirror=False) for p in r.points]
+    for p in list(pts):            # phi odd: -x is a fixed point with the same det
+        if not any(np.linalg.norm(o["x"] + p["x"]) / math.sqrt(N) < 1e-5 for o in pts):
+            pts.append(dict(p, x=-p["x"], hits=0, mirror=True))
+    for i, p in enumerate(pts):
+        p["cls"] = next(j for j, o in enumerate(pts)
+                        if min(np.linalg.norm(o["x"] - p["x"]), np.linalg.norm(o["x"] + p["x"]))
+                        / math.sqrt(N) < 1e-5)
+    return {"N": N, "g": g, "seed": seed, "part": "census", "n_starts": len(X0),
+            "scales": list(SCALES), "n_converged": r.n_converged,
+            "n_nonzero_minima": r.n_nonzero_minima,
+            "min_energy_nonzero": r.min_energy_nonzero if math.isfinite(r.min_energy_nonzero)
+            else None,
+            "points": [dict(p, x=p["x"].tolist()) for p in pts]}
+
+
+def harmonic_shares(points) -> dict:
+    """beta -> infinity share of each class: sum over its points of 1/|det A_k|, normalised."""
+    ld = np.array([p["logdet"] for p in points])
+    w = np.exp(-(ld - ld.min()))
+    out = {}
+    for p, wk in zip(points, w):
+        out[p["cls"]] = out.get(p["cls"], 0.0) + wk
+    tot = sum(out.values())
+    return {c: v / tot for c, v in out.items()}
+
+
+def tempering(N, g, seed, start, steps, burn, snap, points, progress=True):
+    """Part 2: tempering on the benchmarks/tempering.py ladder; the states on the SHOWN rungs
+    every ``snap`` steps are quenched and labelled by class (-1: a fixed point not in the
+    census, -2: a minimum with E > 0)."""
+    from tqdm.auto import tqdm
+    J = _J(N, seed)
+    k = builtin_kernels("tanh")
+    betas = tb.ladder(N)
+    rungs = {b: int(np.argmin(np.abs(betas - b))) for b in SHOWN}
+    rng = np.random.default_rng([seed, int(10 * start), 2026])
+    s = TemperingSampler(J, k, g, betas, swap_every=10, replicas=2, dt=0.05, rng=rng, X0=start)
+    R = s.R
+    snaps = {b: [] for b in SHOWN}
+    energy = {b: [] for b in SHOWN}
+    t0 = time.perf_counter()
+    bar = tqdm(total=burn + steps, desc=f"tempering N={N} start={start}", unit="step",
+               mininterval=2.0, disable=not progress)
+    last = 0
+    for st in s.sample(steps, burn=burn, thin=snap):
+        bar.update(st.step - last)
+        last = st.step
+        if st.burn:
+            continue
+        for b, kk in rungs.items():
+            snaps[b].append(st.X[kk * R:(kk + 1) * R].copy())
+            energy[b].append(st.energy[kk * R:(kk + 1) * R].copy())
+    bar.close()
+    xs = np.array([p["x"] for p in points])
+    cls = np.array([p["cls"] for p in points])
+    out = {"N": N, "g": g, "seed": seed, "part": f"tempering|{start}", "start": start,
+           "steps": steps, "burn": burn, "snap": snap, "rungs": len(betas),
+           "diagnostics": {kk: v for kk, v in s.diagnostics().items() if kk != "betas"},
+           "sample_wall_s": time.perf_counter() - t0, "points": {}}
+    for b in SHOWN:
+        X = np.array(snaps[b])                         # (T, R, N)
+        T = X.shape[0]
+        lab, _ = quench(J, g, X.reshape(T * R, N), xs)
+        lab = lab.reshape(T, R)
+        lab = np.where(lab >= 0, cls[np.maximum(lab, 0)], lab)
+        out["points"][f"{b:g}"] = {"labels": lab.tolist(),
+                                   "q": np.mean(np.tanh(X) ** 2, axis=2).tolist(),
+                                   "energy": np.array(energy[b]).tolist()}
+    out["wall_s"] = time.perf_counter() - t0
+    return out
+
+
+def within(N, g, seed, steps, burn, points, progress=True):
+    """Part 3: plain MALA from one point of each class at BETAS_W; delta(beta), the
+    anharmonic correction N I of ln Z at BETA0 and the share of final states still in the
+    basin (quenched)."""
+    J = _J(N, seed)
+    k = builtin_kernels("tanh")
+    xs = np.array([p["x"] for p in points])
+    cls = np.array([p["cls"] for p in points])
+    out = {"N": N, "g": g, "seed": seed, "part": "within", "steps": steps, "burn": burn,
+           "betas": list(BETAS_W), "classes": {}}
+    t0 = time.perf_counter()
+    for c in sorted(set(cls.tolist())):
+        x = xs[c]
+        G, R = len(BETAS_W), 2
+        s = LangevinSampler(J, k, g, np.array(BETAS_W), replicas=R, dt=0.05,
+                            rng=np.random.default_rng([seed, c, 3]), X0=np.tile(x, (G * R, 1)))
+        res = s.run(steps, burn=burn, progress=progress)
+        lab, _ = quench(J, g, s.X, xs)
+        lab = np.where(lab >= 0, cls[np.maximum(lab, 0)], lab)
+        out["classes"][str(c)] = {
+            "q_fp": points[c]["q"], "logdet": points[c]["logdet"],
+            "q": [r.q.as_dict() for r in res], "energy": [r.energy.as_dict() for r in res],
+            "stayed": float(np.mean(lab == c)), "final_labels": lab.tolist()}
+    out["wall_s"] = time.perf_counter() - t0
+    return out
+
+
+def anharmonic(betas, energy, N) -> tuple[float, float]:
+    """N I = N [trapezoid of delta over ln beta + delta(beta_max)], delta = beta e - 1/2 with
+    e the energy per site; returns (N I, its error) from independent per-beta errors."""
+    b = np.asarray(betas, dtype=float)
+    d = b * np.array([e["mean"] for e in energy]) - 0.5
+    s = b * np.array([e["err"] for e in energy])
+    h = np.diff(np.log(b))
+    w = np.zeros_like(b)
+    w[:-1] += h / 2
+    w[1:] += h / 2
+    w[-1] += 1.0                         # tail: delta ~ c / beta beyond beta_max
+    return float(N * np.sum(w * d)), float(N * math.sqrt(np.sum((w * s) ** 2)))
+
+
+def shares(labels, classes) -> dict:
+    """Share of each label (class, -1, -2) in a (T, R) label series, with an error from the
+    indicator series (``stats.estimate``: autocorrelation and the R chains)."""
+    lab = np.asarray(labels)
+    out = {}
+    for c in list(classes) + [-1, -2]:
+        e = estimate((lab == c).astype(float))
+        if e.mean > 0 or c in classes:
+            out[c] = (e.mean, e.err)
+    return out
+
+
+def _fmt(m, e, d=3):
+    return f"{m:.{d}f} ± {e:.{d}f}"
+
+
+def report(d) -> str:
+    runs = d["runs"]
+    L = ["# Basin decomposition of the large-β measure on one J", "",
+         "Generated by `benchmarks/basins.py` from `benchmarks/results/basins.json`: fixed-point "
+         "census, parallel tempering with the states on the β = 100, 300, 1000 rungs quenched "
+         "to the fixed point they descend to, and plain MALA inside each basin at β = 1000 … "
+         "64000 (the anharmonic correction N I of each basin's ln Z at β = 1000; see the "
+         "module docstring for the formulas).", ""]
+    for key in sorted(k for k in runs if k.endswith("|census")):
+        cen = runs[key]
+        N, g, seed = cen["N"], cen["g"], cen["seed"]
+        pts = cen["points"]
+        classes = sorted({p["cls"] for p in pts})
+        harm = harmonic_shares(pts)
+        L += [f"## N = {N}, g = {g:g}, γ = 0, J seed {seed}", "",
+              f"Census: {cen['n_starts']} starts (scales {', '.join(f'{s:g}' for s in cen['scales'])}), "
+              f"{cen['n_converged']} converged to a fixed point, {cen['n_nonzero_minima']} stopped "
+              f"at a minimum with E > 0"
+              + (f" (lowest E/N = {cen['min_energy_nonzero']:.3g})" if cen["min_energy_nonzero"]
+                 is not None else "") + ".", "",
+              "| class | points | q | ln\\|det A\\| | max Re eig (dynamics) | hits | share β → ∞ (harmonic) |",
+              "|---|---|---|---|---|---|---|"]
+        for c in classes:
+            mem = [p for p in pts if p["cls"] == c]
+            p = mem[0]
+            L.append(f"| {c} | {len(mem)} | {p['q']:.4f} | {p['logdet']:.3f} | "
+                     f"{p['stability']:+.3f} | {sum(m['hits'] for m in mem)} | {harm[c]:.3f} |")
+        q_h = sum(harm[c] * next(p["q"] for p in pts if p["cls"] == c) for c in classes)
+        L += ["", f"Harmonic β → ∞ prediction: q = {q_h:.4f}.", ""]
+        wkey = _key(N, g, seed, "within")
+        pred = None
+        if wkey in runs:
+            w = runs[wkey]
+            L += ["Inside each basin (plain MALA from its fixed point; δ = β⟨E⟩/N − 1/2; "
+                  "'stayed': final states quenched back to the class):", "",
+                  "| class | " + " | ".join(f"δ(β = {b:g})" for b in w["betas"]) +
+                  " | q(β = 1000) | N I | stayed |",
+                  "|---|" + "---|" * (len(w["betas"]) + 3)]
+            lw = {}
+            for c in classes:
+                r = w["classes"][str(c)]
+                dl = [(b * e["mean"] - 0.5, b * e["err"]) for b, e in zip(w["betas"], r["energy"])]
+                NI, NIe = anharmonic(w["betas"], r["energy"], N)
+                lw[c] = (NI, NIe)
+                L.append(f"| {c} | " + " | ".join(_fmt(m, e) for m, e in dl) +
+                         f" | {_fmt(r['q'][0]['mean'], r['q'][0]['err'], 4)} | "
+                         f"{_fmt(NI, NIe, 2)} | {r['stayed']:.2f} |")
+            ld0 = min(p["logdet"] for p in pts)
+            lnW = {c: math.log(sum(math.exp(-(p["logdet"] - ld0))
+                                   for p in pts if p["cls"] == c)) + lw[c][0] for c in classes}
+            m = max(lnW.values())
+            Z = sum(math.exp(v - m) for v in lnW.values())
+            pred = {c: math.exp(lnW[c] - m) / Z for c in classes}
+            q_p = sum(pred[c] * w["classes"][str(c)]["q"][0]["mean"] for c in classes)
+            L += ["", "Predicted shares at β = 1000 (harmonic weight × exp(N I)): " +
+                  ", ".join(f"class {c}: {pred[c]:.3f}" for c in classes) +
+                  f"; predicted q(β = 1000) = {q_p:.4f}.", ""]
+        for tkey in sorted(k for k in runs if k.startswith(_key(N, g, seed, "tempering"))):
+            t = runs[tkey]
+            dg = t["diagnostics"]
+            L += [f"Tempering from x ~ {t['start']:g} N(0, 1): {t['steps']} steps after "
+                  f"{t['burn']}, states quenched every {t['snap']} steps, {t['rungs']} rungs, "
+                  f"{dg['round_trips']} round trips, lowest exchange acceptance "
+                  f"{min(dg['swap_acceptance']):.2f}, {t['wall_s']:.0f} s.", "",
+                  "| β | q sampled | β⟨E⟩/N | " + " | ".join(f"share class {c}" for c in classes)
+                  + " | other fixed point | E > 0 minimum |",
+                  "|---|---|---|" + "---|" * (len(classes) + 2)]
+            for b, r in t["points"].items():
+                sh = shares(r["labels"], classes)
+                q = estimate(np.array(r["q"]))
+                e = estimate(float(b) * np.array(r["energy"]))
+                cells = [_fmt(*sh[c]) for c in classes]
+                cells += [_fmt(*sh[x]) if x in sh else "0" for x in (-1, -2)]
+                L.append(f"| {b} | {_fmt(q.mean, q.err, 4)} | {_fmt(e.mean, e.err)} | "
+                         + " | ".join(cells) + " |")
+            L.append("")
+    return "\n".join(L) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--N", type=int, default=250)
+    ap.add_argument("--g", type=float, default=1.2)
+    ap.add_argument("--seed", type=int, default=0, help="J seed")
+    ap.add_argument("--starts", type=int, default=240, help="census starts")
+    ap.add_argument("--steps", type=int, default=100000, help="tempering steps")
+    ap.add_argument("--burn", type=int, default=20000)
+    ap.add_argument("--snap", type=int, default=200, help="steps between quenched states")
+    ap.add_argument("--start", type=float, nargs="+", default=[0.1],
+                    help="tempering start scales (one run each)")
+    ap.add_argument("--within-steps", type=int, default=40000)
+    ap.add_argument("--report", action="store_true")
+    a = ap.parse_args(argv)
+    if not a.report:
+        if a.N < 2 or a.g <= 0 or a.steps < 1 or a.snap < 1 or a.starts < 1:
+            ap.error("need N >= 2, g > 0 and positive steps, snap, starts")
+        cmd = "python benchmarks/basins.py " + " ".join(sys.argv[1:] if argv is None else argv)
+
+        def store(r):
+            with od.locked(OUT):
+                d = _load()
+                d["runs"][_key(r["N"], r["g"], r["seed"], r["part"])] = r
+                d["meta"] = {"commands": sorted(set(d.get("meta", {}).get("commands", [])) | {cmd})}
+                od.save_json(OUT, d)
+
+        ck = _key(a.N, a.g, a.seed, "census")
+        if ck not in _load()["runs"]:
+            store(census(a.N, a.g, a.seed, a.starts))
+        pts = _load()["runs"][ck]["points"]
+        if _key(a.N, a.g, a.seed, "within") not in _load()["runs"]:
+            store(within(a.N, a.g, a.seed, a.within_steps, a.within_steps // 4, pts))
+        for s in a.start:
+            if _key(a.N, a.g, a.seed, f"tempering|{s}") not in _load()["runs"]:
+                store(tempering(a.N, a.g, a.seed, s, a.steps, a.burn, a.snap, pts))
+    d = _load()
+    od.write_keeping_notes(MD, report(d))
+    print(f"wrote {MD}")
+
+
+def _load():
+    import json
+    if os.path.exists(OUT):
+        with open(OUT) as f:
+            return json.load(f)
+    return {"meta": {}, "runs": {}}
+
+
+if __name__ == "__main__":
+    main()
