@@ -26,6 +26,16 @@ script decides between the two explanations left open there, in three parts on t
    integrated by the trapezoid rule in ln beta over beta_w plus the tail delta(beta_max)
    (delta ~ c / beta beyond). The predicted share of class c at beta0 = 1000 is then
    W_c / sum W, W_c = sum_{k in c} exp(-ln|det A_k| + N I_k), to be compared with part 2.
+4. free energy: the whole measure's Lambda(beta) = ln[Z(beta) (beta / 2 pi)^(N/2)] by
+   thermodynamic integration on a tempering ladder from beta_1 = 1e-3 (where Lambda ~ 0:
+   for beta -> 0 the map x -> x - g J phi(x) has unit Jacobian on the typical x) to 1000,
+
+       Lambda(beta) = -N int_0^beta delta(b) d ln b,     delta = b <E>/N - 1/2.
+
+   Lambda(infinity) = ln sum_k 1/|det A_k| (the census), and the share of class c at beta0 is
+   exp(Lambda_c - Lambda(beta0)), Lambda_c = ln sum_{k in c} 1/|det A_k| + N I_c: an
+   independent check of the share that tempering samples for a basin whose N I_c is well
+   measured (a stable fixed point with stiff modes).
 
     python benchmarks/basins.py [--N 250 --g 1.2 --seed 0 --starts 240 --steps 100000]
     python benchmarks/basins.py --report        # docs/basins.md from the JSON
@@ -162,7 +172,7 @@ def within(N, g, seed, steps, burn, points, progress=True):
     k = builtin_kernels("tanh")
     xs = np.array([p["x"] for p in points])
     cls = np.array([p["cls"] for p in points])
-    out = {"N": N, "g": g, "seed": seed, "part": "within", "steps": steps, "burn": burn,
+    out = {"N": N, "g": g, "seed": seed, "part": f"within|{steps}", "steps": steps, "burn": burn,
            "betas": list(BETAS_W), "classes": {}}
     t0 = time.perf_counter()
     for c in sorted(set(cls.tolist())):
@@ -179,6 +189,43 @@ def within(N, g, seed, steps, burn, points, progress=True):
             "stayed": float(np.mean(lab == c)), "final_labels": lab.tolist()}
     out["wall_s"] = time.perf_counter() - t0
     return out
+
+
+def free_energy(N, g, seed, steps, burn, beta_min=1e-3, progress=True):
+    """Part 4: <E> on every rung of a tempering ladder beta_min ... BETA0 (ratio about
+    1 + sqrt(2/N), two walker sets), for Lambda(beta) by thermodynamic integration."""
+    J = _J(N, seed)
+    k = builtin_kernels("tanh")
+    from numerics.tempering import geometric_ladder
+    betas = geometric_ladder(beta_min, BETA0, N)
+    rng = np.random.default_rng([seed, 4, 2026])
+    s = TemperingSampler(J, k, g, betas, swap_every=10, replicas=2, dt=0.05, rng=rng,
+                         X0=np.repeat(1.0 / np.sqrt(betas), 2)[:, None]
+                         * rng.standard_normal((2 * len(betas), N)))
+    t0 = time.perf_counter()
+    res = s.run(steps, burn=burn, progress=progress)
+    return {"N": N, "g": g, "seed": seed, "part": f"free_energy|{steps}", "steps": steps,
+            "burn": burn, "betas": betas.tolist(),
+            "energy": [r.energy.as_dict() for r in res], "q": [r.q.as_dict() for r in res],
+            "diagnostics": {kk: v for kk, v in s.diagnostics().items() if kk != "betas"},
+            "wall_s": time.perf_counter() - t0}
+
+
+def big_lambda(betas, energy, N) -> tuple[np.ndarray, np.ndarray]:
+    """Lambda(beta_k) = -N int_{beta_1}^{beta_k} delta d ln beta along the ladder (trapezoid,
+    Lambda(beta_1) = 0) and its error (rung errors independent); = ln Z(beta_k) - ln Z(beta_1)
+    + (N/2) ln(beta_k / beta_1) by ``tempering.log_z_increment``."""
+    from numerics.tempering import log_z_increment
+    b = np.asarray(betas, dtype=float)
+    e = np.array([x["mean"] for x in energy])
+    s = np.array([x["err"] for x in energy])
+    out = np.zeros_like(b)
+    err = np.zeros_like(b)
+    for k in range(1, b.size):
+        d = log_z_increment(b[:k + 1], e[:k + 1], s[:k + 1], N)
+        out[k] = d.mean + 0.5 * N * math.log(b[k] / b[0])
+        err[k] = d.err
+    return out, err
 
 
 def anharmonic(betas, energy, N) -> tuple[float, float]:
@@ -240,11 +287,11 @@ def report(d) -> str:
                      f"{p['stability']:+.3f} | {sum(m['hits'] for m in mem)} | {harm[c]:.3f} |")
         q_h = sum(harm[c] * next(p["q"] for p in pts if p["cls"] == c) for c in classes)
         L += ["", f"Harmonic β → ∞ prediction: q = {q_h:.4f}.", ""]
-        wkey = _key(N, g, seed, "within")
-        pred = None
-        if wkey in runs:
-            w = runs[wkey]
-            L += ["Inside each basin (plain MALA from its fixed point; δ = β⟨E⟩/N − 1/2; "
+        wruns = sorted((r for k, r in runs.items() if k.startswith(_key(N, g, seed, "within"))),
+                       key=lambda r: r["steps"])
+        for w in wruns:
+            L += [f"Inside each basin (plain MALA from its fixed point, {w['steps']} steps after "
+                  f"{w['burn']}; δ = β⟨E⟩/N − 1/2; "
                   "'stayed': final states quenched back to the class):", "",
                   "| class | " + " | ".join(f"δ(β = {b:g})" for b in w["betas"]) +
                   " | q(β = 1000) | N I | stayed |",
@@ -268,6 +315,35 @@ def report(d) -> str:
             L += ["", "Predicted shares at β = 1000 (harmonic weight × exp(N I)): " +
                   ", ".join(f"class {c}: {pred[c]:.3f}" for c in classes) +
                   f"; predicted q(β = 1000) = {q_p:.4f}.", ""]
+        lam_inf = math.log(sum(math.exp(-p["logdet"]) for p in pts))
+        for fe in sorted((r for k, r in runs.items() if k.startswith(_key(N, g, seed, "free_energy"))),
+                         key=lambda r: r["steps"]):
+            lam, lerr = big_lambda(fe["betas"], fe["energy"], N)
+            b = np.array(fe["betas"])
+            d0 = b[0] * fe["energy"][0]["mean"] - 0.5
+            L += [f"Free energy of the whole measure (tempering, {len(b)} rungs from β = {b[0]:g}"
+                  f" to {b[-1]:g}, {fe['steps']} steps after {fe['burn']}, "
+                  f"{fe['diagnostics']['round_trips']} round trips, {fe['wall_s']:.0f} s; "
+                  f"δ(β₁) = {d0:.4f}): Λ(β) = ln[Z (β/2π)^(N/2)] "
+                  f"(Λ(∞) = ln Σ_k 1/|det A_k| = {lam_inf:.3f} from the census):", "",
+                  "| β | " + " | ".join(f"{x:g}" for x in (0.01, 0.1, 1, 10, 30, 100, 300, 1000)) + " |",
+                  "|---|" + "---|" * 8,
+                  "| Λ(β) | " + " | ".join(
+                      _fmt(lam[i], lerr[i], 2) for i in
+                      (int(np.argmin(np.abs(np.log(b / x)))) for x in (0.01, 0.1, 1, 10, 30, 100, 300, 1000)))
+                  + " |", ""]
+            for w in wruns:
+                cells, tot = [], 0.0
+                for c in classes:
+                    r = w["classes"][str(c)]
+                    NI, NIe = anharmonic(w["betas"], r["energy"], N)
+                    lc = math.log(sum(math.exp(-p["logdet"]) for p in pts if p["cls"] == c)) + NI
+                    P = math.exp(lc - lam[-1])
+                    cells.append(f"class {c}: {P:.3f} (×/÷ {math.exp(math.hypot(NIe, lerr[-1])):.2f})")
+                    tot += P
+                L += [f"Shares at β = {b[-1]:g} from Λ_c − Λ (within-basin runs of "
+                      f"{w['steps']} steps): " + ", ".join(cells) + f"; sum {tot:.3f} "
+                      "(1 if the classes exhaust the measure).", ""]
         for tkey in sorted(k for k in runs if k.startswith(_key(N, g, seed, "tempering"))):
             t = runs[tkey]
             dg = t["diagnostics"]
@@ -302,6 +378,8 @@ def main(argv=None):
     ap.add_argument("--start", type=float, nargs="+", default=[0.1],
                     help="tempering start scales (one run each)")
     ap.add_argument("--within-steps", type=int, default=40000)
+    ap.add_argument("--fe-steps", type=int, default=0,
+                    help="steps of the free-energy ladder run (0: skip that part)")
     ap.add_argument("--report", action="store_true")
     a = ap.parse_args(argv)
     if not a.report:
@@ -320,8 +398,10 @@ def main(argv=None):
         if ck not in _load()["runs"]:
             store(census(a.N, a.g, a.seed, a.starts))
         pts = _load()["runs"][ck]["points"]
-        if _key(a.N, a.g, a.seed, "within") not in _load()["runs"]:
+        if _key(a.N, a.g, a.seed, f"within|{a.within_steps}") not in _load()["runs"]:
             store(within(a.N, a.g, a.seed, a.within_steps, a.within_steps // 4, pts))
+        if a.fe_steps and _key(a.N, a.g, a.seed, f"free_energy|{a.fe_steps}") not in _load()["runs"]:
+            store(free_energy(a.N, a.g, a.seed, a.fe_steps, a.fe_steps // 5))
         for s in a.start:
             if _key(a.N, a.g, a.seed, f"tempering|{s}") not in _load()["runs"]:
                 store(tempering(a.N, a.g, a.seed, s, a.steps, a.burn, a.snap, pts))

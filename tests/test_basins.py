@@ -22,6 +22,19 @@ def test_anharmonic_integral_of_a_constant_and_of_the_harmonic_energy(bench_scri
     assert abs(NI0) < 1e-10
 
 
+def test_lambda_by_thermodynamic_integration(bench_script):
+    """Lambda(beta) = -N int delta d ln beta: 0 for the harmonic energy N/(2 beta), exactly
+    -N d ln(beta / beta_1) for a constant delta = d (trapezoid exact), Lambda(beta_1) = 0."""
+    mod = bench_script("basins")
+    betas = np.geomspace(1e-3, 1e3, 13)
+    N, d = 250, -0.004
+    lam, err = mod.big_lambda(betas, [{"mean": (0.5 + d) / b, "err": 1e-3 / b} for b in betas], N)
+    np.testing.assert_allclose(lam, -N * d * np.log(betas / betas[0]), rtol=1e-10, atol=1e-10)
+    assert err[0] == 0 and np.all(np.diff(err) > 0)
+    lam0, _ = mod.big_lambda(betas, [{"mean": 0.5 / b, "err": 0.0} for b in betas], N)
+    assert np.max(np.abs(lam0)) < 1e-9
+
+
 def test_harmonic_shares_and_label_shares(bench_script):
     mod = bench_script("basins")
     pts = [dict(logdet=9.0, cls=0), dict(logdet=2.0, cls=1), dict(logdet=2.0, cls=1),
@@ -46,7 +59,7 @@ def test_small_run_writes_consistent_report(bench_script, tmp_path):
     mod.OUT = str(tmp_path / "basins.json")
     mod.MD = str(tmp_path / "basins.md")
     mod.main(["--N", "40", "--g", "1.5", "--starts", "10", "--steps", "600", "--burn", "200",
-              "--snap", "100", "--within-steps", "800"])
+              "--snap", "100", "--within-steps", "800", "--fe-steps", "500"])
     runs = mod._load()["runs"]
     cen = runs[mod._key(40, 1.5, 0, "census")]
     xs = np.array([p["x"] for p in cen["points"]])
@@ -54,12 +67,16 @@ def test_small_run_writes_consistent_report(bench_script, tmp_path):
         j = int(np.argmin(np.linalg.norm(xs + np.array(p["x"]), axis=1)))
         assert cen["points"][j]["cls"] == p["cls"]
     classes = {p["cls"] for p in cen["points"]}
-    w = runs[mod._key(40, 1.5, 0, "within")]
+    w = runs[mod._key(40, 1.5, 0, "within|800")]
     assert set(w["classes"]) == {str(c) for c in classes}
     assert all(r["stayed"] == 1.0 for r in w["classes"].values())
     t = runs[mod._key(40, 1.5, 0, "tempering|0.1")]
     for r in t["points"].values():
         assert set(np.ravel(r["labels"]).tolist()) <= classes | {-1, -2}
         assert np.array(r["labels"]).shape == (6, 2)
+    fe = runs[mod._key(40, 1.5, 0, "free_energy|500")]
+    assert fe["betas"][0] == pytest.approx(1e-3) and fe["betas"][-1] == pytest.approx(1e3)
+    assert len(fe["energy"]) == len(fe["betas"])
     md = open(mod.MD).read()
     assert all(f"| {c} |" in md for c in classes) and "<!-- notes -->" in md
+    assert "Free energy of the whole measure" in md and "Shares at β = 1000 from" in md
