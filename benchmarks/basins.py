@@ -351,17 +351,22 @@ def report(d) -> str:
                   f"{t['burn']}, states quenched every {t['snap']} steps, {t['rungs']} rungs, "
                   f"{dg['round_trips']} round trips, lowest exchange acceptance "
                   f"{min(dg['swap_acceptance']):.2f}, {t['wall_s']:.0f} s.", "",
-                  "| β | q sampled | β⟨E⟩/N | " + " | ".join(f"share class {c}" for c in classes)
-                  + " | other fixed point | E > 0 minimum |",
-                  "|---|---|---|" + "---|" * (len(classes) + 2)]
+                  "Per class: its share of the quenched states and (in brackets) the mean ± "
+                  "standard deviation of q over the states in it; 'switches': changes of label "
+                  "between consecutive quenched states, summed over the walker sets.", "",
+                  "| β | q sampled | β⟨E⟩/N | " + " | ".join(f"class {c}" for c in classes)
+                  + " | other fixed point | E > 0 minimum | switches |",
+                  "|---|---|---|" + "---|" * (len(classes) + 3)]
             for b, r in t["points"].items():
-                sh = shares(r["labels"], classes)
-                q = estimate(np.array(r["q"]))
+                lab, qs = np.array(r["labels"]), np.array(r["q"])
+                sh = shares(lab, classes)
+                q = estimate(qs)
                 e = estimate(float(b) * np.array(r["energy"]))
-                cells = [_fmt(*sh[c]) for c in classes]
+                cells = [_fmt(*sh[c]) + (f" (q {qs[lab == c].mean():.3f} ± {qs[lab == c].std():.3f})"
+                                         if np.any(lab == c) else "") for c in classes]
                 cells += [_fmt(*sh[x]) if x in sh else "0" for x in (-1, -2)]
                 L.append(f"| {b} | {_fmt(q.mean, q.err, 4)} | {_fmt(e.mean, e.err)} | "
-                         + " | ".join(cells) + " |")
+                         + " | ".join(cells) + f" | {int(np.sum(np.diff(lab, axis=0) != 0))} |")
             L.append("")
     return "\n".join(L) + "\n"
 
