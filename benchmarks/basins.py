@@ -118,28 +118,41 @@ def harmonic_shares(points) -> dict:
     return {c: v / tot for c, v in out.items()}
 
 
-def tempering(N, g, seed, start, steps, burn, snap, points, progress=True):
-    """Part 2: tempering on the benchmarks/tempering.py ladder; the states on the SHOWN rungs
-    every ``snap`` steps are quenched and labelled by class (-1: a fixed point not in the
-    census, -2: a minimum with E > 0)."""
+def tempering(N, g, seed, start, steps, burn, snap, points, beta_min=None, progress=True):
+    """Part 2: tempering on the benchmarks/tempering.py ladder (beta = 30 ... 1000), or with
+    ``beta_min`` on geometric pieces beta_min, 30, 100, 300, 1000; the states on the SHOWN
+    rungs every ``snap`` steps are quenched and labelled by class (-1: a fixed point not in
+    the census, -2: a minimum with E > 0). With ``beta_min`` the energy of every rung is kept
+    too (every 10 steps), for the free energy from beta_min to 1000."""
     from tqdm.auto import tqdm
+    from numerics.tempering import geometric_ladder
     J = _J(N, seed)
     k = builtin_kernels("tanh")
-    betas = tb.ladder(N)
+    if beta_min is None:
+        betas = tb.ladder(N)
+    else:
+        nodes = [beta_min] + [b for b in (30.0, 100.0, 300.0, 1000.0) if b > beta_min]
+        parts = [geometric_ladder(a, b, N) for a, b in zip(nodes[:-1], nodes[1:])]
+        betas = np.concatenate([parts[0]] + [p[1:] for p in parts[1:]])
     rungs = {b: int(np.argmin(np.abs(betas - b))) for b in SHOWN}
-    rng = np.random.default_rng([seed, int(10 * start), 2026])
+    rng = np.random.default_rng([seed, int(10 * start), 2026] if beta_min is None
+                                else [seed, int(10 * start), int(1000 * beta_min), 2027])
     s = TemperingSampler(J, k, g, betas, swap_every=10, replicas=2, dt=0.05, rng=rng, X0=start)
-    R = s.R
+    R, K = s.R, len(betas)
     snaps = {b: [] for b in SHOWN}
     energy = {b: [] for b in SHOWN}
+    e_all = []
     t0 = time.perf_counter()
     bar = tqdm(total=burn + steps, desc=f"tempering N={N} start={start}", unit="step",
                mininterval=2.0, disable=not progress)
     last = 0
-    for st in s.sample(steps, burn=burn, thin=snap):
+    for st in s.sample(steps, burn=burn, thin=10):
         bar.update(st.step - last)
         last = st.step
         if st.burn:
+            continue
+        e_all.append(np.asarray(st.energy[:K * R]).reshape(K, R).mean(axis=1))
+        if st.step % snap:
             continue
         for b, kk in rungs.items():
             snaps[b].append(st.X[kk * R:(kk + 1) * R].copy())
@@ -147,10 +160,16 @@ def tempering(N, g, seed, start, steps, burn, snap, points, progress=True):
     bar.close()
     xs = np.array([p["x"] for p in points])
     cls = np.array([p["cls"] for p in points])
-    out = {"N": N, "g": g, "seed": seed, "part": f"tempering|{start}", "start": start,
+    part = f"tempering|{start}" if beta_min is None else f"tempering|{start}|b{beta_min:g}"
+    out = {"N": N, "g": g, "seed": seed, "part": part, "start": start,
            "steps": steps, "burn": burn, "snap": snap, "rungs": len(betas),
+           "beta_min": float(betas[0]),
            "diagnostics": {kk: v for kk, v in s.diagnostics().items() if kk != "betas"},
            "sample_wall_s": time.perf_counter() - t0, "points": {}}
+    if beta_min is not None:
+        e_all = np.array(e_all)
+        out["ladder"] = {"betas": betas.tolist(),
+                         "energy": [estimate(e_all[:, i]).as_dict() for i in range(K)]}
     for b in SHOWN:
         X = np.array(snaps[b])                         # (T, R, N)
         T = X.shape[0]
@@ -254,6 +273,24 @@ def shares(labels, classes) -> dict:
     return out
 
 
+def _share_lines(what, lam, lam_err, wruns, pts, classes, N) -> list:
+    """Report lines: the share exp(Lambda_c - Lambda) of every class at beta = 1000 for one
+    value of Lambda(1000) and each within-basin run, with their sum."""
+    L = []
+    for w in wruns:
+        cells, tot = [], 0.0
+        for c in classes:
+            NI, NIe = anharmonic(w["betas"], w["classes"][str(c)]["energy"], N)
+            lc = math.log(sum(math.exp(-p["logdet"]) for p in pts if p["cls"] == c)) + NI
+            P = math.exp(lc - lam)
+            cells.append(f"class {c}: {P:.3f} (×/÷ {math.exp(math.hypot(NIe, lam_err)):.2f})")
+            tot += P
+        L += [f"Shares at β = 1000 from Λ_c − Λ with {what} (within-basin runs of "
+              f"{w['steps']} steps): " + ", ".join(cells) + f"; sum {tot:.3f} "
+              "(1 if the classes exhaust the measure).", ""]
+    return L
+
+
 def _fmt(m, e, d=3):
     return f"{m:.{d}f} ± {e:.{d}f}"
 
@@ -316,6 +353,7 @@ def report(d) -> str:
                   ", ".join(f"class {c}: {pred[c]:.3f}" for c in classes) +
                   f"; predicted q(β = 1000) = {q_p:.4f}.", ""]
         lam_inf = math.log(sum(math.exp(-p["logdet"]) for p in pts))
+        fe_lam = None
         for fe in sorted((r for k, r in runs.items() if k.startswith(_key(N, g, seed, "free_energy"))),
                          key=lambda r: r["steps"]):
             lam, lerr = big_lambda(fe["betas"], fe["energy"], N)
@@ -332,18 +370,9 @@ def report(d) -> str:
                       _fmt(lam[i], lerr[i], 2) for i in
                       (int(np.argmin(np.abs(np.log(b / x)))) for x in (0.01, 0.1, 1, 10, 30, 100, 300, 1000)))
                   + " |", ""]
-            for w in wruns:
-                cells, tot = [], 0.0
-                for c in classes:
-                    r = w["classes"][str(c)]
-                    NI, NIe = anharmonic(w["betas"], r["energy"], N)
-                    lc = math.log(sum(math.exp(-p["logdet"]) for p in pts if p["cls"] == c)) + NI
-                    P = math.exp(lc - lam[-1])
-                    cells.append(f"class {c}: {P:.3f} (×/÷ {math.exp(math.hypot(NIe, lerr[-1])):.2f})")
-                    tot += P
-                L += [f"Shares at β = {b[-1]:g} from Λ_c − Λ (within-basin runs of "
-                      f"{w['steps']} steps): " + ", ".join(cells) + f"; sum {tot:.3f} "
-                      "(1 if the classes exhaust the measure).", ""]
+            L += _share_lines(f"Λ(1000) = {lam[-1]:.2f} ± {lerr[-1]:.2f} of this run", lam[-1],
+                              lerr[-1], wruns, pts, classes, N)
+            fe_lam = (np.log(b), lam, lerr)
         for tkey in sorted(k for k in runs if k.startswith(_key(N, g, seed, "tempering"))):
             t = runs[tkey]
             dg = t["diagnostics"]
@@ -368,6 +397,17 @@ def report(d) -> str:
                 L.append(f"| {b} | {_fmt(q.mean, q.err, 4)} | {_fmt(e.mean, e.err)} | "
                          + " | ".join(cells) + f" | {int(np.sum(np.diff(lab, axis=0) != 0))} |")
             L.append("")
+            if "ladder" in t and fe_lam is not None:
+                lb, lv, le = fe_lam
+                bm = t["ladder"]["betas"][0]
+                lam0 = float(np.interp(math.log(bm), lb, lv))
+                err0 = float(np.interp(math.log(bm), lb, le))
+                lt, lte = big_lambda(t["ladder"]["betas"], t["ladder"]["energy"], N)
+                lam1, err1 = lam0 + lt[-1], math.hypot(err0, lte[-1])
+                L += _share_lines(
+                    f"Λ(1000) = Λ({bm:g}) of the free-energy run ({lam0:.2f} ± {err0:.2f}) + "
+                    f"this run's ladder ({lt[-1]:.2f} ± {lte[-1]:.2f}) = {lam1:.2f} ± {err1:.2f}",
+                    lam1, err1, wruns, pts, classes, N)
     return "\n".join(L) + "\n"
 
 
@@ -383,6 +423,9 @@ def main(argv=None):
     ap.add_argument("--start", type=float, nargs="+", default=[0.1],
                     help="tempering start scales (one run each)")
     ap.add_argument("--within-steps", type=int, default=40000)
+    ap.add_argument("--beta-min", type=float, default=None,
+                    help="tempering ladder from beta_min (default: 30 ... 1000, the "
+                         "benchmarks/tempering.py ladder); keeps every rung's energy")
     ap.add_argument("--fe-steps", type=int, default=0,
                     help="steps of the free-energy ladder run (0: skip that part)")
     ap.add_argument("--report", action="store_true")
@@ -408,8 +451,9 @@ def main(argv=None):
         if a.fe_steps and _key(a.N, a.g, a.seed, f"free_energy|{a.fe_steps}") not in _load()["runs"]:
             store(free_energy(a.N, a.g, a.seed, a.fe_steps, a.fe_steps // 5))
         for s in a.start:
-            if _key(a.N, a.g, a.seed, f"tempering|{s}") not in _load()["runs"]:
-                store(tempering(a.N, a.g, a.seed, s, a.steps, a.burn, a.snap, pts))
+            part = f"tempering|{s}" if a.beta_min is None else f"tempering|{s}|b{a.beta_min:g}"
+            if _key(a.N, a.g, a.seed, part) not in _load()["runs"]:
+                store(tempering(a.N, a.g, a.seed, s, a.steps, a.burn, a.snap, pts, a.beta_min))
     d = _load()
     od.write_keeping_notes(MD, report(d))
     print(f"wrote {MD}")

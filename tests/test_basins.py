@@ -80,3 +80,11 @@ def test_small_run_writes_consistent_report(bench_script, tmp_path):
     md = open(mod.MD).read()
     assert all(f"| {c} |" in md for c in classes) and "<!-- notes -->" in md
     assert "Free energy of the whole measure" in md and "Shares at β = 1000 from" in md
+    # a tempering ladder from beta = 3 keeps every rung's energy; the report chains its
+    # Lambda(3 -> 1000) onto the free-energy run's Lambda(3)
+    mod.main(["--N", "40", "--g", "1.5", "--steps", "600", "--burn", "200", "--snap", "100",
+              "--within-steps", "800", "--fe-steps", "500", "--beta-min", "3"])
+    t3 = mod._load()["runs"][mod._key(40, 1.5, 0, "tempering|0.1|b3")]
+    assert t3["ladder"]["betas"][0] == pytest.approx(3.0) and t3["rungs"] == len(t3["ladder"]["energy"])
+    assert all(any(b == pytest.approx(x) for b in t3["ladder"]["betas"]) for x in (30.0, 100.0, 1000.0))
+    assert "this run's ladder" in open(mod.MD).read()
