@@ -275,9 +275,10 @@ def shares(labels, classes) -> dict:
 
 def _share_lines(what, lam, lam_err, wruns, pts, classes, N) -> list:
     """Report lines: the share exp(Lambda_c - Lambda) of every class at beta = 1000 for one
-    value of Lambda(1000) and each within-basin run, with their sum."""
+    value of Lambda(1000) and the longest within-basin run (shorter ones are shown in their
+    own table only), with their sum."""
     L = []
-    for w in wruns:
+    for w in sorted(wruns, key=lambda r: r["steps"])[-1:]:
         cells, tot = [], 0.0
         for c in classes:
             NI, NIe = anharmonic(w["betas"], w["classes"][str(c)]["energy"], N)
@@ -373,10 +374,13 @@ def report(d) -> str:
             L += _share_lines(f"Λ(1000) = {lam[-1]:.2f} ± {lerr[-1]:.2f} of this run", lam[-1],
                               lerr[-1], wruns, pts, classes, N)
             fe_lam = (np.log(b), lam, lerr)
-        for tkey in sorted(k for k in runs if k.startswith(_key(N, g, seed, "tempering"))):
+        tkeys = [k for k in runs if k.startswith(_key(N, g, seed, "tempering"))]
+        for tkey in sorted(tkeys, key=lambda k: (-runs[k].get("beta_min", 30.0), runs[k]["steps"],
+                                                  runs[k]["start"])):
             t = runs[tkey]
             dg = t["diagnostics"]
-            L += [f"Tempering from x ~ {t['start']:g} N(0, 1): {t['steps']} steps after "
+            L += [f"Tempering, ladder β = {t.get('beta_min', 30.0):g} … 1000, from x ~ "
+                  f"{t['start']:g} N(0, 1): {t['steps']} steps after "
                   f"{t['burn']}, states quenched every {t['snap']} steps, {t['rungs']} rungs, "
                   f"{dg['round_trips']} round trips, lowest exchange acceptance "
                   f"{min(dg['swap_acceptance']):.2f}, {t['wall_s']:.0f} s.", "",
