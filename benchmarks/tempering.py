@@ -13,6 +13,7 @@ comparison.
 
     python benchmarks/tempering.py [--N 250] [--steps 50000]
     python benchmarks/tempering.py --N 500 --points 0.3:0.95 --samplers tempering --J-seeds 1 2 3
+    python benchmarks/tempering.py --N 250 --points 0.3:0.95 --samplers tempering-b3 --J-seeds 0 1 2 3 4 5 --steps 100000
     python benchmarks/tempering.py --report        # markdown from the JSON
 
 ``--J-seeds`` repeats the runs on other coupling matrices (J from seed s); the report then
@@ -54,10 +55,24 @@ NODES = (30.0, 100.0, 300.0, 1000.0)
 NOTES = "<!-- notes -->"       # docs/tempering.md keeps the text below this marker
 
 
-def ladder(N):
-    """Geometric pieces between NODES, so that 100, 300 and 1000 are rungs."""
-    parts = [geometric_ladder(a, b, N) for a, b in zip(NODES[:-1], NODES[1:])]
+def ladder(N, beta_min=NODES[0]):
+    """Geometric pieces between beta_min and the NODES above it, so that 100, 300 and 1000
+    are rungs."""
+    if not 0 < beta_min < SHOWN[0]:
+        raise ValueError(f"beta_min must lie in (0, {SHOWN[0]:g}), got {beta_min}")
+    nodes = (beta_min,) + tuple(b for b in NODES if b > beta_min)
+    parts = [geometric_ladder(a, b, N) for a, b in zip(nodes[:-1], nodes[1:])]
     return np.concatenate([parts[0]] + [p[1:] for p in parts[1:]])
+
+
+def ladder_min(sampler) -> float:
+    """Lowest rung of a tempering sampler name: 'tempering' is the ladder from NODES[0] = 30,
+    'tempering-b3' the ladder from beta = 3 (same upper nodes)."""
+    if sampler == "tempering":
+        return NODES[0]
+    if sampler.startswith("tempering-b"):
+        return float(sampler[len("tempering-b"):])
+    raise ValueError(f"not a tempering sampler: {sampler!r}")
 
 
 def run_key(N, gamma, g, smp, start, seed=0):
@@ -83,12 +98,16 @@ def save(db):
 def one(N, gamma, g, sampler, start, steps, burn, seed):
     k = builtin_kernels("tanh")
     J = couplings(N, gamma, rng=np.random.default_rng(seed))
-    # J seed 0 keeps the stream of the first runs; other J get their own (seed, start) stream
-    rng = np.random.default_rng(1000 + seed + int(10 * start) if seed == 0
-                                else [seed, int(10 * start), 1000])
+    # J seed 0 keeps the stream of the first runs; other J get their own (seed, start) stream,
+    # and a ladder other than the default its own (seed, start, beta_min) stream
+    if sampler.startswith("tempering") and sampler != "tempering":
+        rng = np.random.default_rng([seed, int(10 * start), 1000, int(1000 * ladder_min(sampler))])
+    else:
+        rng = np.random.default_rng(1000 + seed + int(10 * start) if seed == 0
+                                    else [seed, int(10 * start), 1000])
     t0 = time.perf_counter()
-    if sampler == "tempering":
-        betas = ladder(N)
+    if sampler.startswith("tempering"):
+        betas = ladder(N, ladder_min(sampler))
         s = TemperingSampler(J, k, g, betas, swap_every=10, replicas=2, dt=0.05, rng=rng, X0=start)
     else:
         betas = np.array(SHOWN)
@@ -102,7 +121,7 @@ def one(N, gamma, g, sampler, start, steps, burn, seed):
             out["points"][f"{b:g}"] = {"q": r.q.as_dict(), "Q": r.Q.as_dict(),
                                        "energy": r.energy.as_dict(), "acceptance": r.acceptance,
                                        "dt": r.dt}
-    if sampler == "tempering":
+    if sampler.startswith("tempering"):
         out["tempering"] = s.diagnostics()
     return out
 
@@ -127,7 +146,8 @@ def report(db) -> str:
          "'Δ starts' is (q from start 0.1 − q from start 2.0) / combined error. "
          "τ_q: integrated autocorrelation time in steps (a lower bound, and the error too, when "
          "it approaches steps/4). Tempering: ladder β = 30 … 1000 (ratio ≈ 1 + √(2/N)), "
-         "exchanges every 10 steps, 2 walker sets.", "", "![q against beta](tempering.png)", ""]
+         "exchanges every 10 steps, 2 walker sets; 'tempering-bX' is the same with the ladder "
+         "from β = X.", "", "![q against beta](tempering.png)", ""]
     keys = sorted({(r["N"], r["gamma"], r["g"]) for r in db["runs"].values()
                    if r.get("seed", 0) == 0})
     for N, gamma, g in keys:
@@ -163,11 +183,11 @@ def report(db) -> str:
     return "\n".join(L)
 
 
-def per_j(db, N, gamma, g, seed):
+def per_j(db, N, gamma, g, seed, sampler="tempering"):
     """q per shown beta on one J from the two tempering starts: their mean, an error that
     covers both their errors and half their difference, and the starts' disagreement in
     sigma. None when a start is missing."""
-    rr = [db["runs"].get(run_key(N, gamma, g, "tempering", s, seed)) for s in STARTS]
+    rr = [db["runs"].get(run_key(N, gamma, g, sampler, s, seed)) for s in STARTS]
     if any(r is None for r in rr):
         return None
     out = {}
@@ -180,19 +200,21 @@ def per_j(db, N, gamma, g, seed):
 
 
 def j_groups(db) -> dict:
-    """Tempering on several J per (N, gamma, g): {(N, gamma, g): {"rows": {seed: per_j},
+    """Tempering on several J per (N, gamma, g, sampler) (sampler: 'tempering' or a
+    'tempering-bX' ladder): {(N, gamma, g, sampler): {"rows": {seed: per_j},
     "mean": {beta: (mean over J, error, combined start disagreement)}}}. Mean and error are
     ``numerics.chaos.disorder_mean`` (equal weights; the larger of the standard error over J
     and the propagated per-J errors); the combined start disagreement is
     sum_J Delta_J / sqrt(number of J), a standard normal variable if every J is equilibrated
     (a one-signed bias of the starts shows up here before it shows on any single J)."""
-    groups = sorted({(r["N"], r["gamma"], r["g"]) for r in db["runs"].values()
-                     if r["sampler"] == "tempering" and r.get("seed", 0) != 0})
+    groups = sorted({(r["N"], r["gamma"], r["g"], r["sampler"]) for r in db["runs"].values()
+                     if r["sampler"].startswith("tempering") and r.get("seed", 0) != 0},
+                    key=lambda k: (k[0], k[1], k[2], -ladder_min(k[3])))
     out = {}
-    for N, gamma, g in groups:
+    for N, gamma, g, smp in groups:
         seeds = sorted({r.get("seed", 0) for r in db["runs"].values()
-                        if (r["N"], r["gamma"], r["g"], r["sampler"]) == (N, gamma, g, "tempering")})
-        rows = {s: per_j(db, N, gamma, g, s) for s in seeds}
+                        if (r["N"], r["gamma"], r["g"], r["sampler"]) == (N, gamma, g, smp)})
+        rows = {s: per_j(db, N, gamma, g, s, smp) for s in seeds}
         rows = {s: v for s, v in rows.items() if v is not None}
         mean = {}
         if len(rows) >= 2:
@@ -200,7 +222,7 @@ def j_groups(db) -> dict:
                 dm = disorder_mean([Estimate(v[b][0], v[b][1]) for v in rows.values()])
                 d = np.array([v[b][2] for v in rows.values()])
                 mean[b] = (dm.mean, dm.err, d.sum() / math.sqrt(len(d)))
-        out[(N, gamma, g)] = {"rows": rows, "mean": mean}
+        out[(N, gamma, g, smp)] = {"rows": rows, "mean": mean}
     return out
 
 
@@ -217,10 +239,11 @@ def j_table(db) -> list:
          "over J / √(number of J), or the root-mean-square per-J error / √(number of J) when that is "
          "larger. z = (mean over J − RS) / error. ΣΔ/√n: the starts' disagreements summed "
          "over J / √(number of J), standard normal if every J is equilibrated.", ""]
-    for (N, gamma, g), G in groups.items():
+    for (N, gamma, g, smp), G in groups.items():
         rows, mean = G["rows"], G["mean"]
         th = db.get("theory", {}).get(f"{gamma}/{g}", {})
-        L += [f"### N = {N}, γ = {gamma:g}, g = {g:g} ({len(rows)} J)", "",
+        L += [f"### N = {N}, γ = {gamma:g}, g = {g:g}, ladder β = {ladder_min(smp):g} … 1000 "
+              f"({len(rows)} J)", "",
               "| J seed | " + " | ".join(f"q (β = {b:g}) | Δ starts" for b in SHOWN) + " |",
               "|---|" + "---|---|" * len(SHOWN)]
         for s, v in rows.items():
@@ -238,16 +261,16 @@ def j_table(db) -> list:
             bad = {f"{b:g}": sum(abs(v[b][2]) > 3 for v in rows.values()) for b in SHOWN}
             L.append(f"\nJ whose two starts differ by more than 3σ, per β: {bad}.")
         L.append("")
-    for gamma, g in sorted({(k[1], k[2]) for k, G in groups.items() if G["mean"]}):
-        sizes = sorted(k[0] for k, G in groups.items() if G["mean"] and k[1:] == (gamma, g))
+    for gamma, g, smp in sorted({k[1:] for k, G in groups.items() if G["mean"]}):
+        sizes = sorted(k[0] for k, G in groups.items() if G["mean"] and k[1:] == (gamma, g, smp))
         if len(sizes) < 2:
             continue
         th = db.get("theory", {}).get(f"{gamma}/{g}", {})
-        L += [f"### q(N) = q_inf + c / N through the J means, γ = {gamma:g}, g = {g:g} "
-              f"(N = {', '.join(map(str, sizes))})", "",
+        L += [f"### q(N) = q_inf + c / N through the J means, γ = {gamma:g}, g = {g:g}, "
+              f"ladder β = {ladder_min(smp):g} … 1000 (N = {', '.join(map(str, sizes))})", "",
               "| β | q_inf | RS | z | χ² (dof) |", "|---|---|---|---|---|"]
         for b in SHOWN:
-            ms = [groups[(N, gamma, g)]["mean"][b] for N in sizes]
+            ms = [groups[(N, gamma, g, smp)]["mean"][b] for N in sizes]
             e = extrapolate(sizes, [m[0] for m in ms], [m[1] for m in ms], power=1.0)
             t = th.get(f"{b:g}")
             L.append(f"| {b:g} | {e.y_inf:.5f} ± {e.err:.5f} | "
@@ -288,13 +311,14 @@ def figure(db, path):
                                 color=f"C{2 * iN + (smp == 'tempering')}",
                                 mfc="none" if fill == "none" else None,
                                 label=f"{smp}, N = {N}, start {s}")
-        for iN, N in enumerate(Ns):  # several-J means (tempering, both starts per J)
-            mean = jg.get((N, gamma, g), {}).get("mean")
-            if mean:
-                ax.errorbar(bs * (1 + 0.015 * iN), [mean[b][0] for b in SHOWN],
-                            yerr=[mean[b][1] for b in SHOWN], fmt="D-", ms=6, lw=0.8,
-                            capsize=3, color=f"C{6 + iN}",
-                            label=f"tempering, N = {N}, mean of {len(jg[(N, gamma, g)]['rows'])} J")
+        for i, (N, smp) in enumerate(sorted((k[0], k[3]) for k, G in jg.items()
+                                            if k[1:3] == (gamma, g) and G["mean"])):
+            G = jg[(N, gamma, g, smp)]  # several-J means (tempering, both starts per J)
+            ax.errorbar(bs * (1 + 0.015 * i), [G["mean"][b][0] for b in SHOWN],
+                        yerr=[G["mean"][b][1] for b in SHOWN],
+                        fmt="D-" if smp == "tempering" else "^--", ms=6, lw=0.8, capsize=3,
+                        color=f"C{(6 + i) % 10}",
+                        label=f"{smp}, N = {N}, mean of {len(G['rows'])} J")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("β")
@@ -314,11 +338,15 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=50000)
     ap.add_argument("--burn", type=int, default=None, help="default steps // 4")
     ap.add_argument("--points", default=None, help="e.g. '0:1.2,0.3:0.82' (gamma:g); default all")
-    ap.add_argument("--samplers", nargs="+", default=["plain", "tempering"])
+    ap.add_argument("--samplers", nargs="+", default=["plain", "tempering"],
+                    help="plain, tempering (ladder 30 ... 1000) or tempering-bX (ladder X ... 1000)")
     ap.add_argument("--J-seeds", dest="jseeds", type=int, nargs="+", default=[0],
                     help="coupling-matrix seeds (default 0, the historical single J)")
     ap.add_argument("--report", action="store_true")
     a = ap.parse_args(argv)
+    for m in a.samplers:
+        if m != "plain":
+            ladder(250, ladder_min(m))      # refuses a bad name or beta_min before any run
     db = load()
     if not a.report:
         pts = POINTS if a.points is None else [tuple(float(v) for v in t.split(":"))

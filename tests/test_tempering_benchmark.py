@@ -1,0 +1,58 @@
+"""benchmarks/tempering.py: the ladders named by the sampler, and the several-J grouping that
+keeps runs on different ladders apart."""
+import math
+
+import numpy as np
+import pytest
+
+
+def test_ladder_from_beta_min_keeps_the_shown_rungs(bench_script):
+    """tempering-bX: a ladder from X through 30, 100, 300 to 1000 (ratio <= 1 + sqrt(2/N));
+    'tempering' is the ladder from 30, and its upper part is the same."""
+    mod = bench_script("tempering")
+    N = 250
+    low, default = mod.ladder(N, mod.ladder_min("tempering-b3")), mod.ladder(N)
+    assert mod.ladder_min("tempering") == 30.0 and mod.ladder_min("tempering-b0.3") == 0.3
+    assert low[0] == pytest.approx(3.0) and default[0] == pytest.approx(30.0)
+    for b in (30.0, 100.0, 300.0, 1000.0):
+        assert np.min(np.abs(low - b)) < 1e-9 * b
+    assert np.max(low[1:] / low[:-1]) <= 1 + math.sqrt(2 / N) + 1e-12
+    np.testing.assert_allclose(low[low >= 30.0 - 1e-9], default)
+
+
+@pytest.mark.parametrize("name", ["tempering-bx", "plain", "tempering-b"])
+def test_bad_sampler_names_are_refused(bench_script, name):
+    mod = bench_script("tempering")
+    with pytest.raises(ValueError):
+        mod.ladder(250, mod.ladder_min(name))
+
+
+@pytest.mark.parametrize("beta_min", [0.0, -1.0, 100.0, 500.0])
+def test_bad_beta_min_is_refused(bench_script, beta_min):
+    with pytest.raises(ValueError, match="beta_min"):
+        bench_script("tempering").ladder(250, beta_min)
+
+
+def _run(N, smp, start, seed, q):
+    return {"N": N, "gamma": 0.3, "g": 0.95, "sampler": smp, "start": start, "seed": seed,
+            "points": {f"{b:g}": {"q": {"mean": q, "err": 0.001}} for b in (100, 300, 1000)}}
+
+
+def test_several_j_means_are_kept_per_ladder(bench_script):
+    """Two ladders on the same J give two groups, each the mean of its own runs; the report
+    names each ladder."""
+    mod = bench_script("tempering")
+    runs = {}
+    for smp, q in (("tempering", 0.08), ("tempering-b3", 0.10)):
+        for seed in (1, 2):
+            for start in mod.STARTS:
+                runs[mod.run_key(250, 0.3, 0.95, smp, start, seed)] = _run(
+                    250, smp, start, seed, q + 0.01 * seed)
+    db = {"runs": runs}
+    groups = mod.j_groups(db)
+    assert set(groups) == {(250, 0.3, 0.95, "tempering"), (250, 0.3, 0.95, "tempering-b3")}
+    for smp, q in (("tempering", 0.095), ("tempering-b3", 0.115)):
+        m, err, dsum = groups[(250, 0.3, 0.95, smp)]["mean"][300.0]
+        assert m == pytest.approx(q) and err == pytest.approx(0.005) and dsum == 0.0
+    text = "\n".join(mod.j_table(db))
+    assert "ladder β = 3 … 1000 (2 J)" in text and "ladder β = 30 … 1000 (2 J)" in text
