@@ -261,6 +261,7 @@ def j_table(db) -> list:
             bad = {f"{b:g}": sum(abs(v[b][2]) > 3 for v in rows.values()) for b in SHOWN}
             L.append(f"\nJ whose two starts differ by more than 3σ, per β: {bad}.")
         L.append("")
+    L += paired_lines(groups)
     for gamma, g, smp in sorted({k[1:] for k, G in groups.items() if G["mean"]}):
         sizes = sorted(k[0] for k, G in groups.items() if G["mean"] and k[1:] == (gamma, g, smp))
         if len(sizes) < 2:
@@ -278,6 +279,46 @@ def j_table(db) -> list:
                      + (f" | {e.chi2:.2f} ({e.dof})" if e.dof else " | exact (0)") + " |")
         L.append("")
     return L
+
+
+def paired(groups) -> dict:
+    """Ladder against ladder on the same J: for each (N, gamma, g) with the default ladder
+    and a 'tempering-bX' one on two or more common J, per shown beta the mean over those J
+    of q(bX) - q(default) (``disorder_mean`` of the per-J differences, each with the per-J
+    errors in quadrature), and the number of J where the difference is positive.
+    {(N, gamma, g, 'tempering-bX'): {beta: (mean, error, n positive, n)}}."""
+    out = {}
+    for (N, gamma, g, smp), G in groups.items():
+        base = groups.get((N, gamma, g, "tempering"))
+        if smp == "tempering" or base is None:
+            continue
+        common = sorted(set(G["rows"]) & set(base["rows"]))
+        if len(common) < 2:
+            continue
+        out[(N, gamma, g, smp)] = {}
+        for b in SHOWN:
+            d = [(G["rows"][s][b][0] - base["rows"][s][b][0],
+                  math.hypot(G["rows"][s][b][1], base["rows"][s][b][1])) for s in common]
+            dm = disorder_mean([Estimate(m, e) for m, e in d])
+            out[(N, gamma, g, smp)][b] = (dm.mean, dm.err, sum(m > 0 for m, _ in d), len(d))
+    return out
+
+
+def paired_lines(groups) -> list:
+    """Markdown for ``paired``."""
+    P = paired(groups)
+    if not P:
+        return []
+    L = ["### Ladder against ladder on the same J", "",
+         "q from the lower ladder − q from the β = 30 ladder, per J (mean of the two starts "
+         "each), averaged over the J both were run on; in brackets the number of J with a "
+         "positive difference.", "",
+         "| N, γ, g | ladder | " + " | ".join(f"Δq (β = {b:g})" for b in SHOWN) + " |",
+         "|---|---|" + "---|" * len(SHOWN)]
+    for (N, gamma, g, smp), row in P.items():
+        L.append(f"| {N}, {gamma:g}, {g:g} | β = {ladder_min(smp):g} … 1000 | " + " | ".join(
+            f"{row[b][0]:+.5f} ± {row[b][1]:.5f} ({row[b][2]}/{row[b][3]})" for b in SHOWN) + " |")
+    return L + [""]
 
 
 def figure(db, path):

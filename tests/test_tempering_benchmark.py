@@ -56,3 +56,21 @@ def test_several_j_means_are_kept_per_ladder(bench_script):
         assert m == pytest.approx(q) and err == pytest.approx(0.005) and dsum == 0.0
     text = "\n".join(mod.j_table(db))
     assert "ladder β = 3 … 1000 (2 J)" in text and "ladder β = 30 … 1000 (2 J)" in text
+
+
+def test_paired_difference_between_ladders(bench_script):
+    """q(b3) - q(30) = 0.02 on every J: the paired mean is 0.02 with the per-J errors
+    propagated (the spread over J is zero), positive on both J."""
+    mod = bench_script("tempering")
+    runs = {}
+    for smp, q in (("tempering", 0.08), ("tempering-b3", 0.10)):
+        for seed in (1, 2):
+            for start in mod.STARTS:
+                runs[mod.run_key(250, 0.3, 0.95, smp, start, seed)] = _run(
+                    250, smp, start, seed, q + 0.01 * seed)
+    P = mod.paired(mod.j_groups({"runs": runs}))
+    assert set(P) == {(250, 0.3, 0.95, "tempering-b3")}
+    m, err, pos, n = P[(250, 0.3, 0.95, "tempering-b3")][300.0]
+    per_j = math.hypot(0.5 * math.hypot(0.001, 0.001), 0.5 * math.hypot(0.001, 0.001))
+    assert m == pytest.approx(0.02) and err == pytest.approx(per_j / math.sqrt(2))
+    assert (pos, n) == (2, 2)
