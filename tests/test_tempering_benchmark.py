@@ -38,17 +38,23 @@ def _run(N, smp, start, seed, q):
             "points": {f"{b:g}": {"q": {"mean": q, "err": 0.001}} for b in (100, 300, 1000)}}
 
 
-def test_several_j_means_are_kept_per_ladder(bench_script):
-    """Two ladders on the same J give two groups, each the mean of its own runs; the report
-    names each ladder."""
-    mod = bench_script("tempering")
+def _two_ladders(mod):
+    """Both starts on J = 1, 2 for the default and the beta = 3 ladder; q = 0.08 + 0.01 J
+    and 0.10 + 0.01 J, so the ladders differ by 0.02 on every J."""
     runs = {}
     for smp, q in (("tempering", 0.08), ("tempering-b3", 0.10)):
         for seed in (1, 2):
             for start in mod.STARTS:
                 runs[mod.run_key(250, 0.3, 0.95, smp, start, seed)] = _run(
                     250, smp, start, seed, q + 0.01 * seed)
-    db = {"runs": runs}
+    return runs
+
+
+def test_several_j_means_are_kept_per_ladder(bench_script):
+    """Two ladders on the same J give two groups, each the mean of its own runs; the report
+    names each ladder."""
+    mod = bench_script("tempering")
+    db = {"runs": _two_ladders(mod)}
     groups = mod.j_groups(db)
     assert set(groups) == {(250, 0.3, 0.95, "tempering"), (250, 0.3, 0.95, "tempering-b3")}
     for smp, q in (("tempering", 0.095), ("tempering-b3", 0.115)):
@@ -62,13 +68,7 @@ def test_paired_difference_between_ladders(bench_script):
     """q(b3) - q(30) = 0.02 on every J: the paired mean is 0.02 with the per-J errors
     propagated (the spread over J is zero), positive on both J."""
     mod = bench_script("tempering")
-    runs = {}
-    for smp, q in (("tempering", 0.08), ("tempering-b3", 0.10)):
-        for seed in (1, 2):
-            for start in mod.STARTS:
-                runs[mod.run_key(250, 0.3, 0.95, smp, start, seed)] = _run(
-                    250, smp, start, seed, q + 0.01 * seed)
-    P = mod.paired(mod.j_groups({"runs": runs}))
+    P = mod.paired(mod.j_groups({"runs": _two_ladders(mod)}))
     assert set(P) == {(250, 0.3, 0.95, "tempering-b3")}
     m, err, pos, n = P[(250, 0.3, 0.95, "tempering-b3")][300.0]
     per_j = math.hypot(0.5 * math.hypot(0.001, 0.001), 0.5 * math.hypot(0.001, 0.001))
