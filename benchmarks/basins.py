@@ -125,15 +125,9 @@ def tempering(N, g, seed, start, steps, burn, snap, points, beta_min=None, progr
     the census, -2: a minimum with E > 0). With ``beta_min`` the energy of every rung is kept
     too (every 10 steps), for the free energy from beta_min to 1000."""
     from tqdm.auto import tqdm
-    from numerics.tempering import geometric_ladder
     J = _J(N, seed)
     k = builtin_kernels("tanh")
-    if beta_min is None:
-        betas = tb.ladder(N)
-    else:
-        nodes = [beta_min] + [b for b in (30.0, 100.0, 300.0, 1000.0) if b > beta_min]
-        parts = [geometric_ladder(a, b, N) for a, b in zip(nodes[:-1], nodes[1:])]
-        betas = np.concatenate([parts[0]] + [p[1:] for p in parts[1:]])
+    betas = tb.ladder(N) if beta_min is None else tb.ladder(N, beta_min)
     rungs = {b: int(np.argmin(np.abs(betas - b))) for b in SHOWN}
     rng = np.random.default_rng([seed, int(10 * start), 2026] if beta_min is None
                                 else [seed, int(10 * start), int(1000 * beta_min), 2027])
@@ -277,19 +271,19 @@ def _share_lines(what, lam, lam_err, wruns, pts, classes, N) -> list:
     """Report lines: the share exp(Lambda_c - Lambda) of every class at beta = 1000 for one
     value of Lambda(1000) and the longest within-basin run (shorter ones are shown in their
     own table only), with their sum."""
-    L = []
-    for w in sorted(wruns, key=lambda r: r["steps"])[-1:]:
-        cells, tot = [], 0.0
-        for c in classes:
-            NI, NIe = anharmonic(w["betas"], w["classes"][str(c)]["energy"], N)
-            lc = math.log(sum(math.exp(-p["logdet"]) for p in pts if p["cls"] == c)) + NI
-            P = math.exp(lc - lam)
-            cells.append(f"class {c}: {P:.3f} (×/÷ {math.exp(math.hypot(NIe, lam_err)):.2f})")
-            tot += P
-        L += [f"Shares at β = 1000 from Λ_c − Λ with {what} (within-basin runs of "
-              f"{w['steps']} steps): " + ", ".join(cells) + f"; sum {tot:.3f} "
-              "(1 if the classes exhaust the measure).", ""]
-    return L
+    if not wruns:
+        return []
+    w = max(wruns, key=lambda r: r["steps"])
+    cells, tot = [], 0.0
+    for c in classes:
+        NI, NIe = anharmonic(w["betas"], w["classes"][str(c)]["energy"], N)
+        lc = math.log(sum(math.exp(-p["logdet"]) for p in pts if p["cls"] == c)) + NI
+        P = math.exp(lc - lam)
+        cells.append(f"class {c}: {P:.3f} (×/÷ {math.exp(math.hypot(NIe, lam_err)):.2f})")
+        tot += P
+    return [f"Shares at β = 1000 from Λ_c − Λ with {what} (within-basin runs of "
+            f"{w['steps']} steps): " + ", ".join(cells) + f"; sum {tot:.3f} "
+            "(1 if the classes exhaust the measure).", ""]
 
 
 def _fmt(m, e, d=3):
@@ -375,11 +369,11 @@ def report(d) -> str:
                               lerr[-1], wruns, pts, classes, N)
             fe_lam = (np.log(b), lam, lerr)
         tkeys = [k for k in runs if k.startswith(_key(N, g, seed, "tempering"))]
-        for tkey in sorted(tkeys, key=lambda k: (-runs[k].get("beta_min", 30.0), runs[k]["steps"],
+        for tkey in sorted(tkeys, key=lambda k: (-runs[k].get("beta_min", tb.NODES[0]), runs[k]["steps"],
                                                   runs[k]["start"])):
             t = runs[tkey]
             dg = t["diagnostics"]
-            L += [f"Tempering, ladder β = {t.get('beta_min', 30.0):g} … 1000, from x ~ "
+            L += [f"Tempering, ladder β = {t.get('beta_min', tb.NODES[0]):g} … 1000, from x ~ "
                   f"{t['start']:g} N(0, 1): {t['steps']} steps after "
                   f"{t['burn']}, states quenched every {t['snap']} steps, {t['rungs']} rungs, "
                   f"{dg['round_trips']} round trips, lowest exchange acceptance "
