@@ -14,13 +14,16 @@ comparison.
     python benchmarks/tempering.py [--N 250] [--steps 50000]
     python benchmarks/tempering.py --N 500 --points 0.3:0.95 --samplers tempering --J-seeds 1 2 3
     python benchmarks/tempering.py --N 250 --points 0.3:0.95 --samplers tempering-b3 --J-seeds 0 1 2 3 4 5 --steps 100000
+    python benchmarks/tempering.py --N 250 --points 0.3:0.95 --samplers tempering-b3 --J-seeds 0 1 2 --steps 400000
     python benchmarks/tempering.py --report        # markdown from the JSON
 
 ``--J-seeds`` repeats the runs on other coupling matrices (J from seed s); the report then
-adds the J-to-J table: per J the two starts, and the mean over J against RS.
+adds the J-to-J table: per J the two starts, and the mean over J against RS. A run length
+(``--steps``) other than the stored one on the same J, ladder and start is a new entry
+(``stored_key``) and a group of its own, differenced against the shorter runs on the same J.
 
-Writes benchmarks/results/tempering.json (one entry per (N, gamma, g, sampler, start),
-saved as each finishes; existing entries are skipped) and docs/tempering.md (generated; text
+Writes benchmarks/results/tempering.json (one entry per (N, gamma, g, sampler, start,
+J seed, steps), saved as each finishes; existing entries are skipped) and docs/tempering.md (generated; text
 below its "<!-- notes -->" marker is kept across runs) with the figure docs/tempering.png.
 """
 from __future__ import annotations
@@ -75,10 +78,23 @@ def ladder_min(sampler) -> float:
     raise ValueError(f"not a tempering sampler: {sampler!r}")
 
 
-def run_key(N, gamma, g, smp, start, seed=0):
-    """JSON key of one run; J seed 0 keeps the historical key without a suffix."""
+def run_key(N, gamma, g, smp, start, seed=0, steps=None):
+    """JSON key of one run; J seed 0 keeps the historical key without a suffix, and a run
+    length given here adds '/n<steps>' (see ``stored_key``)."""
     k = f"{N}/{gamma}/{g}/{smp}/{start}"
-    return k if seed == 0 else f"{k}/J{seed}"
+    k = k if seed == 0 else f"{k}/J{seed}"
+    return k if steps is None else f"{k}/n{steps}"
+
+
+def stored_key(runs, N, gamma, g, smp, start, seed, steps):
+    """Key under which the run of this length is (or will be) stored: the plain key when it
+    is free or holds a run of this length, else the key with '/n<steps>', so that a longer
+    run on the same J, ladder and start is kept beside the shorter one instead of being
+    skipped as done."""
+    k = run_key(N, gamma, g, smp, start, seed)
+    if k not in runs or runs[k]["steps"] == steps:
+        return k
+    return run_key(N, gamma, g, smp, start, seed, steps)
 
 
 def load():
@@ -183,11 +199,23 @@ def report(db) -> str:
     return "\n".join(L)
 
 
-def per_j(db, N, gamma, g, seed, sampler="tempering"):
-    """q per shown beta on one J from the two tempering starts: their mean, an error that
-    covers both their errors and half their difference, and the starts' disagreement in
-    sigma. None when a start is missing."""
-    rr = [db["runs"].get(run_key(N, gamma, g, sampler, s, seed)) for s in STARTS]
+def find(db, N, gamma, g, sampler, start, seed, steps=None):
+    """The stored run with these attributes (any run length when ``steps`` is None, which
+    must then be unique), or None."""
+    rr = [r for r in db["runs"].values()
+          if (r["N"], r["gamma"], r["g"], r["sampler"], r["start"], r.get("seed", 0))
+          == (N, gamma, g, sampler, start, seed) and (steps is None or r["steps"] == steps)]
+    if len(rr) > 1:
+        raise ValueError(f"{len(rr)} runs of different length for {(N, gamma, g, sampler, start, seed)}:"
+                         " name the steps")
+    return rr[0] if rr else None
+
+
+def per_j(db, N, gamma, g, seed, sampler="tempering", steps=None):
+    """q per shown beta on one J from the two tempering starts of one run length: their mean,
+    an error that covers both their errors and half their difference, and the starts'
+    disagreement in sigma. None when a start is missing."""
+    rr = [find(db, N, gamma, g, sampler, s, seed, steps) for s in STARTS]
     if any(r is None for r in rr):
         return None
     out = {}
@@ -200,21 +228,24 @@ def per_j(db, N, gamma, g, seed, sampler="tempering"):
 
 
 def j_groups(db) -> dict:
-    """Tempering on several J per (N, gamma, g, sampler) (sampler: 'tempering' or a
-    'tempering-bX' ladder): {(N, gamma, g, sampler): {"rows": {seed: per_j},
-    "mean": {beta: (mean over J, error, combined start disagreement)}}}. Mean and error are
-    ``numerics.chaos.disorder_mean`` (equal weights; the larger of the standard error over J
-    and the propagated per-J errors); the combined start disagreement is
+    """Tempering on several J per (N, gamma, g, sampler, steps) (sampler: 'tempering' or a
+    'tempering-bX' ladder; steps: the run length after burn-in, so runs of different length
+    on the same ladder are separate groups): {(N, gamma, g, sampler, steps): {"rows":
+    {seed: per_j}, "mean": {beta: (mean over J, error, combined start disagreement)}}}. Mean
+    and error are ``numerics.chaos.disorder_mean`` (equal weights; the larger of the standard
+    error over J and the propagated per-J errors); the combined start disagreement is
     sum_J Delta_J / sqrt(number of J), a standard normal variable if every J is equilibrated
     (a one-signed bias of the starts shows up here before it shows on any single J)."""
-    groups = sorted({(r["N"], r["gamma"], r["g"], r["sampler"]) for r in db["runs"].values()
+    def attrs(r):
+        return r["N"], r["gamma"], r["g"], r["sampler"], r["steps"]
+    groups = sorted({attrs(r) for r in db["runs"].values()
                      if r["sampler"].startswith("tempering") and r.get("seed", 0) != 0},
-                    key=lambda k: (k[0], k[1], k[2], -ladder_min(k[3])))
+                    key=lambda k: (k[0], k[1], k[2], -ladder_min(k[3]), k[4]))
     out = {}
-    for N, gamma, g, smp in groups:
+    for N, gamma, g, smp, steps in groups:
         seeds = sorted({r.get("seed", 0) for r in db["runs"].values()
-                        if (r["N"], r["gamma"], r["g"], r["sampler"]) == (N, gamma, g, smp)})
-        rows = {s: per_j(db, N, gamma, g, s, smp) for s in seeds}
+                        if attrs(r) == (N, gamma, g, smp, steps)})
+        rows = {s: per_j(db, N, gamma, g, s, smp, steps) for s in seeds}
         rows = {s: v for s, v in rows.items() if v is not None}
         mean = {}
         if len(rows) >= 2:
@@ -222,7 +253,7 @@ def j_groups(db) -> dict:
                 dm = disorder_mean([Estimate(v[b][0], v[b][1]) for v in rows.values()])
                 d = np.array([v[b][2] for v in rows.values()])
                 mean[b] = (dm.mean, dm.err, d.sum() / math.sqrt(len(d)))
-        out[(N, gamma, g, smp)] = {"rows": rows, "mean": mean}
+        out[(N, gamma, g, smp, steps)] = {"rows": rows, "mean": mean}
     return out
 
 
@@ -239,11 +270,11 @@ def j_table(db) -> list:
          "over J / √(number of J), or the root-mean-square per-J error / √(number of J) when that is "
          "larger. z = (mean over J − RS) / error. ΣΔ/√n: the starts' disagreements summed "
          "over J / √(number of J), standard normal if every J is equilibrated.", ""]
-    for (N, gamma, g, smp), G in groups.items():
+    for (N, gamma, g, smp, steps), G in groups.items():
         rows, mean = G["rows"], G["mean"]
         th = db.get("theory", {}).get(f"{gamma}/{g}", {})
         L += [f"### N = {N}, γ = {gamma:g}, g = {g:g}, ladder β = {ladder_min(smp):g} … 1000 "
-              f"({len(rows)} J)", "",
+              f"({len(rows)} J, {steps} steps)", "",
               "| J seed | " + " | ".join(f"q (β = {b:g}) | Δ starts" for b in SHOWN) + " |",
               "|---|" + "---|---|" * len(SHOWN)]
         for s, v in rows.items():
@@ -262,16 +293,18 @@ def j_table(db) -> list:
             L.append(f"\nJ whose two starts differ by more than 3σ, per β: {bad}.")
         L.append("")
     L += paired_lines(groups)
-    for gamma, g, smp in sorted({k[1:] for k, G in groups.items() if G["mean"]}):
-        sizes = sorted(k[0] for k, G in groups.items() if G["mean"] and k[1:] == (gamma, g, smp))
+    for gamma, g, smp, steps in sorted({k[1:] for k, G in groups.items() if G["mean"]}):
+        sizes = sorted(k[0] for k, G in groups.items()
+                       if G["mean"] and k[1:] == (gamma, g, smp, steps))
         if len(sizes) < 2:
             continue
         th = db.get("theory", {}).get(f"{gamma}/{g}", {})
         L += [f"### q(N) = q_inf + c / N through the J means, γ = {gamma:g}, g = {g:g}, "
-              f"ladder β = {ladder_min(smp):g} … 1000 (N = {', '.join(map(str, sizes))})", "",
+              f"ladder β = {ladder_min(smp):g} … 1000, {steps} steps "
+              f"(N = {', '.join(map(str, sizes))})", "",
               "| β | q_inf | RS | z | χ² (dof) |", "|---|---|---|---|---|"]
         for b in SHOWN:
-            ms = [groups[(N, gamma, g, smp)]["mean"][b] for N in sizes]
+            ms = [groups[(N, gamma, g, smp, steps)]["mean"][b] for N in sizes]
             e = extrapolate(sizes, [m[0] for m in ms], [m[1] for m in ms], power=1.0)
             t = th.get(f"{b:g}")
             L.append(f"| {b:g} | {e.y_inf:.5f} ± {e.err:.5f} | "
@@ -281,26 +314,43 @@ def j_table(db) -> list:
     return L
 
 
+def comparisons(groups) -> list:
+    """Pairs of groups (A, B) of ``j_groups`` to difference on their common J:
+    a lower ladder against the beta = 30 ladder (A 'tempering-bX' at its shortest run length,
+    B 'tempering' at its shortest), and a longer run against the next shorter one on the same
+    ladder (the same seeds and starts: the two chains share only the start of the burn-in,
+    where the step size is still being adapted, and are measured on disjoint stretches)."""
+    out = []
+    for A in groups:
+        N, gamma, g, smp, steps = A
+        same = sorted(k[4] for k in groups if k[:4] == A[:4])
+        if smp != "tempering" and steps == same[0]:
+            base = sorted(k for k in groups if k[:4] == (N, gamma, g, "tempering"))
+            if base:
+                out.append((A, base[0]))
+        shorter = [n for n in same if n < steps]
+        if shorter:
+            out.append((A, A[:4] + (shorter[-1],)))
+    return out
+
+
 def paired(groups) -> dict:
-    """Ladder against ladder on the same J: for each (N, gamma, g) with the default ladder
-    and a 'tempering-bX' one on two or more common J, per shown beta the mean over those J
-    of q(bX) - q(default) (``disorder_mean`` of the per-J differences, each with the per-J
-    errors in quadrature), and the number of J where the difference is positive.
-    {(N, gamma, g, 'tempering-bX'): {beta: (mean, error, n positive, n)}}."""
+    """q(A) - q(B) on the same J for each pair of ``comparisons`` with two or more common J:
+    per shown beta the mean over those J (``disorder_mean`` of the per-J differences, each
+    with the per-J errors in quadrature) and the number of J where the difference is
+    positive. {(A, B): {beta: (mean, error, n positive, n)}}."""
     out = {}
-    for (N, gamma, g, smp), G in groups.items():
-        base = groups.get((N, gamma, g, "tempering"))
-        if smp == "tempering" or base is None:
-            continue
-        common = sorted(set(G["rows"]) & set(base["rows"]))
+    for A, B in comparisons(groups):
+        ga, gb = groups[A], groups[B]
+        common = sorted(set(ga["rows"]) & set(gb["rows"]))
         if len(common) < 2:
             continue
-        out[(N, gamma, g, smp)] = {}
+        out[(A, B)] = {}
         for b in SHOWN:
-            d = [(G["rows"][s][b][0] - base["rows"][s][b][0],
-                  math.hypot(G["rows"][s][b][1], base["rows"][s][b][1])) for s in common]
+            d = [(ga["rows"][s][b][0] - gb["rows"][s][b][0],
+                  math.hypot(ga["rows"][s][b][1], gb["rows"][s][b][1])) for s in common]
             dm = disorder_mean([Estimate(m, e) for m, e in d])
-            out[(N, gamma, g, smp)][b] = (dm.mean, dm.err, sum(m > 0 for m, _ in d), len(d))
+            out[(A, B)][b] = (dm.mean, dm.err, sum(m > 0 for m, _ in d), len(d))
     return out
 
 
@@ -309,15 +359,18 @@ def paired_lines(groups) -> list:
     P = paired(groups)
     if not P:
         return []
-    L = ["### Ladder against ladder on the same J", "",
-         "q from the lower ladder − q from the β = 30 ladder, per J (mean of the two starts "
-         "each), averaged over the J both were run on; in brackets the number of J with a "
-         "positive difference.", "",
-         "| N, γ, g | ladder | " + " | ".join(f"Δq (β = {b:g})" for b in SHOWN) + " |",
+    L = ["### Paired on the same J: ladder against ladder, longer run against shorter", "",
+         "q(A) − q(B) per J (mean of the two starts each), averaged over the J both were run "
+         "on; in brackets the number of J with a positive difference. A and B: ladder β = X … "
+         "1000 and run length in steps after burn-in (burn-in a quarter of that).", "",
+         "| N, γ, g | A − B | " + " | ".join(f"Δq (β = {b:g})" for b in SHOWN) + " |",
          "|---|---|" + "---|" * len(SHOWN)]
-    for (N, gamma, g, smp), row in P.items():
-        L.append(f"| {N}, {gamma:g}, {g:g} | β = {ladder_min(smp):g} … 1000 | " + " | ".join(
-            f"{row[b][0]:+.5f} ± {row[b][1]:.5f} ({row[b][2]}/{row[b][3]})" for b in SHOWN) + " |")
+    for (A, B), row in P.items():
+        N, gamma, g = A[:3]
+        L.append(f"| {N}, {gamma:g}, {g:g} | β = {ladder_min(A[3]):g}, {A[4]} − "
+                 f"β = {ladder_min(B[3]):g}, {B[4]} | " + " | ".join(
+                     f"{row[b][0]:+.5f} ± {row[b][1]:.5f} ({row[b][2]}/{row[b][3]})"
+                     for b in SHOWN) + " |")
     return L + [""]
 
 
@@ -352,14 +405,14 @@ def figure(db, path):
                                 color=f"C{2 * iN + (smp == 'tempering')}",
                                 mfc="none" if fill == "none" else None,
                                 label=f"{smp}, N = {N}, start {s}")
-        for i, (N, smp) in enumerate(sorted((k[0], k[3]) for k, G in jg.items()
-                                            if k[1:3] == (gamma, g) and G["mean"])):
-            G = jg[(N, gamma, g, smp)]  # several-J means (tempering, both starts per J)
+        for i, (N, smp, steps) in enumerate(sorted((k[0], k[3], k[4]) for k, G in jg.items()
+                                                   if k[1:3] == (gamma, g) and G["mean"])):
+            G = jg[(N, gamma, g, smp, steps)]  # several-J means (tempering, both starts per J)
             ax.errorbar(bs * (1 + 0.015 * i), [G["mean"][b][0] for b in SHOWN],
                         yerr=[G["mean"][b][1] for b in SHOWN],
                         fmt="D-" if smp == "tempering" else "^--", ms=6, lw=0.8, capsize=3,
                         color=f"C{(6 + i) % 10}",
-                        label=f"{smp}, N = {N}, mean of {len(G['rows'])} J")
+                        label=f"{smp}, N = {N}, {steps} steps, mean of {len(G['rows'])} J")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("β")
@@ -405,8 +458,9 @@ def main(argv=None):
                     save(fresh)
                 for js, smp, s in ((j, m, s) for j in a.jseeds for m in a.samplers
                                    for s in STARTS):
-                        key = run_key(N, gamma, g, smp, s, js)
-                        if key in load()["runs"]:
+                        runs = load()["runs"]
+                        key = stored_key(runs, N, gamma, g, smp, s, js, a.steps)
+                        if key in runs:
                             continue
                         r = one(N, gamma, g, smp, s, a.steps, burn, seed=js)
                         fresh = load()

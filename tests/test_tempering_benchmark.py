@@ -33,8 +33,9 @@ def test_bad_beta_min_is_refused(bench_script, beta_min):
         bench_script("tempering").ladder(250, beta_min)
 
 
-def _run(N, smp, start, seed, q):
+def _run(N, smp, start, seed, q, steps=100000):
     return {"N": N, "gamma": 0.3, "g": 0.95, "sampler": smp, "start": start, "seed": seed,
+            "steps": steps,
             "points": {f"{b:g}": {"q": {"mean": q, "err": 0.001}} for b in (100, 300, 1000)}}
 
 
@@ -56,12 +57,14 @@ def test_several_j_means_are_kept_per_ladder(bench_script):
     mod = bench_script("tempering")
     db = {"runs": _two_ladders(mod)}
     groups = mod.j_groups(db)
-    assert set(groups) == {(250, 0.3, 0.95, "tempering"), (250, 0.3, 0.95, "tempering-b3")}
+    assert set(groups) == {(250, 0.3, 0.95, "tempering", 100000),
+                           (250, 0.3, 0.95, "tempering-b3", 100000)}
     for smp, q in (("tempering", 0.095), ("tempering-b3", 0.115)):
-        m, err, dsum = groups[(250, 0.3, 0.95, smp)]["mean"][300.0]
+        m, err, dsum = groups[(250, 0.3, 0.95, smp, 100000)]["mean"][300.0]
         assert m == pytest.approx(q) and err == pytest.approx(0.005) and dsum == 0.0
     text = "\n".join(mod.j_table(db))
-    assert "ladder β = 3 … 1000 (2 J)" in text and "ladder β = 30 … 1000 (2 J)" in text
+    assert "ladder β = 3 … 1000 (2 J, 100000 steps)" in text
+    assert "ladder β = 30 … 1000 (2 J, 100000 steps)" in text
 
 
 def test_paired_difference_between_ladders(bench_script):
@@ -69,8 +72,46 @@ def test_paired_difference_between_ladders(bench_script):
     propagated (the spread over J is zero), positive on both J."""
     mod = bench_script("tempering")
     P = mod.paired(mod.j_groups({"runs": _two_ladders(mod)}))
-    assert set(P) == {(250, 0.3, 0.95, "tempering-b3")}
-    m, err, pos, n = P[(250, 0.3, 0.95, "tempering-b3")][300.0]
+    pair = ((250, 0.3, 0.95, "tempering-b3", 100000), (250, 0.3, 0.95, "tempering", 100000))
+    assert set(P) == {pair}
+    m, err, pos, n = P[pair][300.0]
     per_j = math.hypot(0.5 * math.hypot(0.001, 0.001), 0.5 * math.hypot(0.001, 0.001))
     assert m == pytest.approx(0.02) and err == pytest.approx(per_j / math.sqrt(2))
     assert (pos, n) == (2, 2)
+
+
+def test_a_longer_run_is_stored_beside_the_shorter_one(bench_script):
+    """stored_key: the plain key while it is free or holds a run of the same length, the
+    '/n<steps>' key for another length (so a longer run is not skipped as done)."""
+    mod = bench_script("tempering")
+    runs = _two_ladders(mod)
+    args = (250, 0.3, 0.95, "tempering-b3", 0.1, 1)
+    plain = mod.run_key(*args)
+    assert mod.stored_key(runs, *args, 100000) == plain
+    assert mod.stored_key(runs, *args, 400000) == plain + "/n400000"
+    assert mod.stored_key({}, *args, 400000) == plain
+    assert mod.stored_key(runs, 250, 0.3, 0.95, "tempering-b3", 0.1, 7, 400000) == mod.run_key(
+        250, 0.3, 0.95, "tempering-b3", 0.1, 7)
+
+
+def test_longer_run_is_its_own_group_and_is_paired_with_the_shorter(bench_script):
+    """The beta = 3 ladder run 4x longer on J = 1, 2 with q higher by 0.003 on J = 1 and
+    0.005 on J = 2: a group of its own (mean 0.119), paired with the 100000-step runs
+    (+0.004 +- 0.001: the spread over J, larger than the propagated errors), while the ladder
+    comparison keeps using the shorter run; asking for a run without its length is refused."""
+    mod = bench_script("tempering")
+    runs = _two_ladders(mod)
+    for seed, dq in ((1, 0.003), (2, 0.005)):
+        for start in mod.STARTS:
+            key = mod.stored_key(runs, 250, 0.3, 0.95, "tempering-b3", start, seed, 400000)
+            runs[key] = _run(250, "tempering-b3", start, seed, 0.10 + 0.01 * seed + dq, 400000)
+    groups = mod.j_groups({"runs": runs})
+    long_, short = ((250, 0.3, 0.95, "tempering-b3", n) for n in (400000, 100000))
+    assert long_ in groups and groups[long_]["mean"][100.0][0] == pytest.approx(0.119)
+    P = mod.paired(groups)
+    assert set(P) == {(short, (250, 0.3, 0.95, "tempering", 100000)), (long_, short)}
+    m, err, pos, n = P[(long_, short)][1000.0]
+    assert m == pytest.approx(0.004) and err == pytest.approx(0.001) and (pos, n) == (2, 2)
+    assert "β = 3, 400000 − β = 3, 100000" in "\n".join(mod.j_table({"runs": runs}))
+    with pytest.raises(ValueError, match="name the steps"):
+        mod.find({"runs": runs}, 250, 0.3, 0.95, "tempering-b3", 0.1, 1)
