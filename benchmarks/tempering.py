@@ -15,6 +15,7 @@ comparison.
     python benchmarks/tempering.py --N 500 --points 0.3:0.95 --samplers tempering --J-seeds 1 2 3
     python benchmarks/tempering.py --N 250 --points 0.3:0.95 --samplers tempering-b3 --J-seeds 0 1 2 3 4 5 --steps 100000
     python benchmarks/tempering.py --N 250 --points 0.3:0.95 --samplers tempering-b3 --J-seeds 0 1 2 --steps 400000
+    python benchmarks/tempering.py --N 250 --points 0.3:0.95 --samplers tempering-b1 --J-seeds 0 1 2 3 --steps 100000
     python benchmarks/tempering.py --report        # markdown from the JSON
 
 ``--J-seeds`` repeats the runs on other coupling matrices (J from seed s); the report then
@@ -317,7 +318,8 @@ def j_table(db) -> list:
 def comparisons(groups) -> list:
     """Pairs of groups (A, B) of ``j_groups`` to difference on their common J:
     a lower ladder against the beta = 30 ladder (A 'tempering-bX' at its shortest run length,
-    B 'tempering' at its shortest), and a longer run against the next shorter one on the same
+    B 'tempering' at its shortest), a lower ladder against the next higher 'tempering-bY'
+    of the same run length, and a longer run against the next shorter one on the same
     ladder (the same seeds and starts: the two chains share only the start of the burn-in,
     where the step size is still being adapted, and are measured on disjoint stretches)."""
     out = []
@@ -328,6 +330,11 @@ def comparisons(groups) -> list:
             base = sorted(k for k in groups if k[:4] == (N, gamma, g, "tempering"))
             if base:
                 out.append((A, base[0]))
+        if smp != "tempering":
+            higher = [k for k in groups if k[:3] == A[:3] and k[4] == steps
+                      and k[3] != "tempering" and ladder_min(k[3]) > ladder_min(smp)]
+            if higher:
+                out.append((A, min(higher, key=lambda k: ladder_min(k[3]))))
         shorter = [n for n in same if n < steps]
         if shorter:
             out.append((A, A[:4] + (shorter[-1],)))

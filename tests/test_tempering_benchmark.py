@@ -115,3 +115,22 @@ def test_longer_run_is_its_own_group_and_is_paired_with_the_shorter(bench_script
     assert "β = 3, 400000 − β = 3, 100000" in "\n".join(mod.j_table({"runs": runs}))
     with pytest.raises(ValueError, match="name the steps"):
         mod.find({"runs": runs}, 250, 0.3, 0.95, "tempering-b3", 0.1, 1)
+
+
+def test_a_lower_ladder_is_paired_with_the_next_higher_one(bench_script):
+    """A ladder from beta = 1 (q lower by 0.001 on both J) is differenced against the
+    beta = 3 ladder of the same run length and against the beta = 30 ladder; the beta = 3
+    ladder keeps only its beta = 30 comparison."""
+    mod = bench_script("tempering")
+    runs = _two_ladders(mod)
+    for seed in (1, 2):
+        for start in mod.STARTS:
+            runs[mod.run_key(250, 0.3, 0.95, "tempering-b1", start, seed)] = _run(
+                250, "tempering-b1", start, seed, 0.099 + 0.01 * seed)
+    P = mod.paired(mod.j_groups({"runs": runs}))
+    b1, b3, b30 = ((250, 0.3, 0.95, smp, 100000)
+                   for smp in ("tempering-b1", "tempering-b3", "tempering"))
+    assert set(P) == {(b1, b30), (b1, b3), (b3, b30)}
+    m, err, pos, n = P[(b1, b3)][300.0]
+    assert m == pytest.approx(-0.001) and (pos, n) == (0, 2)
+    assert P[(b1, b30)][300.0][0] == pytest.approx(0.019)
