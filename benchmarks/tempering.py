@@ -16,6 +16,8 @@ comparison.
     python benchmarks/tempering.py --N 250 --points 0.3:0.95 --samplers tempering-b3 --J-seeds 0 1 2 3 4 5 --steps 100000
     python benchmarks/tempering.py --N 250 --points 0.3:0.95 --samplers tempering-b3 --J-seeds 0 1 2 --steps 400000
     python benchmarks/tempering.py --N 250 --points 0.3:0.95 --samplers tempering-b1 --J-seeds 0 1 2 3 --steps 100000
+    python benchmarks/tempering.py --N 500 --points 0.3:0.95 --samplers tempering-b3 --J-seeds 0 --steps 400000 --starts 0.1 &
+    python benchmarks/tempering.py --N 500 --points 0.3:0.95 --samplers tempering-b3 --J-seeds 0 --steps 400000 --starts 2.0
     python benchmarks/tempering.py --report        # markdown from the JSON
 
 ``--J-seeds`` repeats the runs on other coupling matrices (J from seed s); the report then
@@ -443,8 +445,14 @@ def main(argv=None):
                     help="plain, tempering (ladder 30 ... 1000) or tempering-bX (ladder X ... 1000)")
     ap.add_argument("--J-seeds", dest="jseeds", type=int, nargs="+", default=[0],
                     help="coupling-matrix seeds (default 0, the historical single J)")
+    ap.add_argument("--starts", type=float, nargs="+", default=list(STARTS),
+                    help="which of the two starts to run (default both; one each lets two "
+                         "processes share a J)")
     ap.add_argument("--report", action="store_true")
     a = ap.parse_args(argv)
+    bad = [s for s in a.starts if s not in STARTS]
+    if bad:
+        ap.error(f"--starts must be among {STARTS}, got {bad}")
     for m in a.samplers:
         if m != "plain":
             ladder(250, ladder_min(m))      # refuses a bad name or beta_min before any run
@@ -464,7 +472,7 @@ def main(argv=None):
                     fresh.setdefault("theory", {})[tk] = db["theory"][tk]
                     save(fresh)
                 for js, smp, s in ((j, m, s) for j in a.jseeds for m in a.samplers
-                                   for s in STARTS):
+                                   for s in a.starts):
                         runs = load()["runs"]
                         key = stored_key(runs, N, gamma, g, smp, s, js, a.steps)
                         if key in runs:

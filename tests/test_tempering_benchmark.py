@@ -134,3 +134,28 @@ def test_a_lower_ladder_is_paired_with_the_next_higher_one(bench_script):
     m, err, pos, n = P[(b1, b3)][300.0]
     assert m == pytest.approx(-0.001) and (pos, n) == (0, 2)
     assert P[(b1, b30)][300.0][0] == pytest.approx(0.019)
+
+
+def test_starts_selects_which_start_runs(bench_script, monkeypatch, tmp_path):
+    """--starts 2.0 runs only the wide start (so two processes can share one J); a start
+    outside STARTS is refused before any run."""
+    mod = bench_script("tempering")
+    calls, db = [], {"runs": {}, "theory": {"0.3/0.95": {}}}
+    monkeypatch.setattr(mod, "load", lambda: db)
+    monkeypatch.setattr(mod, "save", lambda d: None)
+    monkeypatch.setattr(mod, "report", lambda d: "")
+    monkeypatch.setattr(mod, "figure", lambda d, p: None)
+    monkeypatch.setattr(mod, "MD", str(tmp_path / "t.md"))
+
+    def fake(N, gamma, g, sampler, start, steps, burn, seed):
+        calls.append((sampler, start, seed))
+        return {"wall_s": 0.0, "points": {}}
+
+    monkeypatch.setattr(mod, "one", fake)
+    args = ["--N", "250", "--points", "0.3:0.95", "--samplers", "tempering-b3",
+            "--J-seeds", "4", "5", "--steps", "10"]
+    assert mod.main(args + ["--starts", "2.0"]) == 0
+    assert calls == [("tempering-b3", 2.0, 4), ("tempering-b3", 2.0, 5)]
+    with pytest.raises(SystemExit):
+        mod.main(args + ["--starts", "0.5"])
+    assert len(calls) == 2
