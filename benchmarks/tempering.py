@@ -241,8 +241,13 @@ def j_groups(db) -> dict:
     (a one-signed bias of the starts shows up here before it shows on any single J)."""
     def attrs(r):
         return r["N"], r["gamma"], r["g"], r["sampler"], r["steps"]
-    groups = sorted({attrs(r) for r in db["runs"].values()
-                     if r["sampler"].startswith("tempering") and r.get("seed", 0) != 0},
+    temp = [r for r in db["runs"].values() if r["sampler"].startswith("tempering")]
+    several = {attrs(r) for r in temp if r.get("seed", 0) != 0}
+    # runs on J = 0 alone form a group when the same ladder has a several-J group (a longer
+    # run on one J, to be paired with the shorter ones); the historical single-J runs of
+    # the first table do not
+    groups = sorted(several | {attrs(r) for r in temp
+                               if any(k[:4] == attrs(r)[:4] for k in several)},
                     key=lambda k: (k[0], k[1], k[2], -ladder_min(k[3]), k[4]))
     out = {}
     for N, gamma, g, smp, steps in groups:
@@ -344,15 +349,16 @@ def comparisons(groups) -> list:
 
 
 def paired(groups) -> dict:
-    """q(A) - q(B) on the same J for each pair of ``comparisons`` with two or more common J:
-    per shown beta the mean over those J (``disorder_mean`` of the per-J differences, each
-    with the per-J errors in quadrature) and the number of J where the difference is
-    positive. {(A, B): {beta: (mean, error, n positive, n)}}."""
+    """q(A) - q(B) on the same J for each pair of ``comparisons`` with a common J: per shown
+    beta the mean over those J (``disorder_mean`` of the per-J differences, each with the
+    per-J errors in quadrature; with one common J its difference and that error) and the
+    number of J where the difference is positive. {(A, B): {beta: (mean, error, n positive,
+    n)}}."""
     out = {}
     for A, B in comparisons(groups):
         ga, gb = groups[A], groups[B]
         common = sorted(set(ga["rows"]) & set(gb["rows"]))
-        if len(common) < 2:
+        if not common:
             continue
         out[(A, B)] = {}
         for b in SHOWN:

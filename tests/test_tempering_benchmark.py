@@ -159,3 +159,28 @@ def test_starts_selects_which_start_runs(bench_script, monkeypatch, tmp_path):
     with pytest.raises(SystemExit):
         mod.main(args + ["--starts", "0.5"])
     assert len(calls) == 2
+
+
+def test_a_longer_run_on_j0_alone_is_paired_with_the_several_j_group(bench_script):
+    """A 400000-step run on J = 0 only (q higher by 0.002) forms a one-J group because the
+    same ladder has a several-J group, and is paired with the shorter run on that J alone
+    (+0.002, error the per-J errors in quadrature, 1/1); a J = 0 run on a ladder without
+    several J stays out of the J tables."""
+    mod = bench_script("tempering")
+    runs = _two_ladders(mod)
+    for start in mod.STARTS:
+        runs[mod.run_key(250, 0.3, 0.95, "tempering-b3", start, 0)] = _run(
+            250, "tempering-b3", start, 0, 0.10)
+        runs[mod.stored_key(runs, 250, 0.3, 0.95, "tempering-b3", start, 0, 400000)] = _run(
+            250, "tempering-b3", start, 0, 0.102, 400000)
+        runs[mod.run_key(500, 0.3, 0.95, "tempering-b3", start, 0)] = _run(
+            500, "tempering-b3", start, 0, 0.10)
+    groups = mod.j_groups({"runs": runs})
+    long_, short = ((250, 0.3, 0.95, "tempering-b3", n) for n in (400000, 100000))
+    assert list(groups[long_]["rows"]) == [0] and groups[long_]["mean"] == {}
+    assert sorted(groups[short]["rows"]) == [0, 1, 2]
+    assert not any(k[0] == 500 for k in groups)
+    m, err, pos, n = mod.paired(groups)[(long_, short)][300.0]
+    assert m == pytest.approx(0.002) and (pos, n) == (1, 1)
+    assert err == pytest.approx(math.hypot(0.5 * math.hypot(0.001, 0.001),
+                                           0.5 * math.hypot(0.001, 0.001)))
