@@ -327,7 +327,7 @@ def comparisons(groups) -> list:
     a lower ladder against the beta = 30 ladder (A 'tempering-bX' at its shortest run length,
     B 'tempering' at its shortest), a lower ladder against the next higher 'tempering-bY'
     of the same run length, and a longer run against the next shorter one on the same
-    ladder (the same seeds and starts: the two chains share only the start of the burn-in,
+    ladder that shares a J with it (the same seeds and starts: the two chains share only the start of the burn-in,
     where the step size is still being adapted, and are measured on disjoint stretches)."""
     out = []
     for A in groups:
@@ -342,7 +342,8 @@ def comparisons(groups) -> list:
                       and k[3] != "tempering" and ladder_min(k[3]) > ladder_min(smp)]
             if higher:
                 out.append((A, min(higher, key=lambda k: ladder_min(k[3]))))
-        shorter = [n for n in same if n < steps]
+        shorter = [n for n in same if n < steps
+                   and set(groups[A[:4] + (n,)]["rows"]) & set(groups[A]["rows"])]
         if shorter:
             out.append((A, A[:4] + (shorter[-1],)))
     return out

@@ -184,3 +184,20 @@ def test_a_longer_run_on_j0_alone_is_paired_with_the_several_j_group(bench_scrip
     assert m == pytest.approx(0.002) and (pos, n) == (1, 1)
     assert err == pytest.approx(math.hypot(0.5 * math.hypot(0.001, 0.001),
                                            0.5 * math.hypot(0.001, 0.001)))
+
+
+def test_a_longer_run_is_paired_with_the_next_shorter_run_on_its_own_j(bench_script):
+    """400000 steps on J = 1 and 200000 steps on J = 2 only: each is paired with the
+    100000-step runs (which hold both J), not the 400000 run with the 200000 one, which
+    share no J."""
+    mod = bench_script("tempering")
+    runs = _two_ladders(mod)
+    for seed, steps in ((1, 400000), (2, 200000)):
+        for start in mod.STARTS:
+            runs[mod.stored_key(runs, 250, 0.3, 0.95, "tempering-b3", start, seed, steps)] = _run(
+                250, "tempering-b3", start, seed, 0.101 + 0.01 * seed, steps)
+    g = {n: (250, 0.3, 0.95, "tempering-b3", n) for n in (100000, 200000, 400000)}
+    P = mod.paired(mod.j_groups({"runs": runs}))
+    assert (g[400000], g[100000]) in P and (g[200000], g[100000]) in P
+    assert not any(A == g[400000] and B == g[200000] for A, B in P)
+    assert P[(g[400000], g[100000])][300.0][0] == pytest.approx(0.001)
