@@ -246,8 +246,8 @@ def j_groups(db) -> dict:
     # runs on J = 0 alone form a group when the same ladder has a several-J group (a longer
     # run on one J, to be paired with the shorter ones); the historical single-J runs of
     # the first table do not
-    groups = sorted(several | {attrs(r) for r in temp
-                               if any(k[:4] == attrs(r)[:4] for k in several)},
+    ladders = {k[:4] for k in several}
+    groups = sorted(several | {attrs(r) for r in temp if attrs(r)[:4] in ladders},
                     key=lambda k: (k[0], k[1], k[2], -ladder_min(k[3]), k[4]))
     out = {}
     for N, gamma, g, smp, steps in groups:
@@ -327,8 +327,9 @@ def comparisons(groups) -> list:
     a lower ladder against the beta = 30 ladder (A 'tempering-bX' at its shortest run length,
     B 'tempering' at its shortest), a lower ladder against the next higher 'tempering-bY'
     of the same run length, and a longer run against the next shorter one on the same
-    ladder that shares a J with it (the same seeds and starts: the two chains share only the start of the burn-in,
-    where the step size is still being adapted, and are measured on disjoint stretches)."""
+    ladder that shares a J with it (the same seeds and starts: the two chains share only
+    the start of the burn-in, where the step size is still being adapted, and are measured
+    on disjoint stretches)."""
     out = []
     for A in groups:
         N, gamma, g, smp, steps = A
