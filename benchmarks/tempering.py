@@ -334,11 +334,10 @@ def comparisons(groups) -> list:
     for A in groups:
         N, gamma, g, smp, steps = A
         same = sorted(k[4] for k in groups if k[:4] == A[:4])
-        if smp != "tempering" and steps == same[0]:
-            base = sorted(k for k in groups if k[:4] == (N, gamma, g, "tempering"))
-            if base:
-                out.append((A, base[0]))
         if smp != "tempering":
+            base = sorted(k for k in groups if k[:4] == (N, gamma, g, "tempering"))
+            if base and steps == same[0]:
+                out.append((A, base[0]))
             higher = [k for k in groups if k[:3] == A[:3] and k[4] == steps
                       and k[3] != "tempering" and ladder_min(k[3]) > ladder_min(smp)]
             if higher:
