@@ -50,6 +50,9 @@ from numerics.tempering import TemperingSampler, geometric_ladder  # noqa: E402
 from numerics.stats import Estimate  # noqa: E402
 from numerics.transfer import builtin_kernels  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from overlap_distribution import locked  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "results", "tempering.json")
 MD = os.path.join(os.path.dirname(HERE), "docs", "tempering.md")
@@ -475,9 +478,10 @@ def main(argv=None):
                 tk = f"{gamma}/{g}"
                 if tk not in db.setdefault("theory", {}):
                     db["theory"][tk] = theory(gamma, g)
-                    fresh = load()
-                    fresh.setdefault("theory", {})[tk] = db["theory"][tk]
-                    save(fresh)
+                    with locked(OUT):
+                        fresh = load()
+                        fresh.setdefault("theory", {})[tk] = db["theory"][tk]
+                        save(fresh)
                 for js, smp, s in ((j, m, s) for j in a.jseeds for m in a.samplers
                                    for s in a.starts):
                         runs = load()["runs"]
@@ -485,9 +489,10 @@ def main(argv=None):
                         if key in runs:
                             continue
                         r = one(N, gamma, g, smp, s, a.steps, burn, seed=js)
-                        fresh = load()
-                        fresh["runs"][key] = r
-                        save(fresh)
+                        with locked(OUT):   # two processes may share this file
+                            fresh = load()
+                            fresh["runs"][key] = r
+                            save(fresh)
                         print(f"{key}: {r['wall_s']:.0f} s; q = " + ", ".join(
                             f"{b}: {v['q']['mean']:.5f}±{v['q']['err']:.5f}"
                             for b, v in r["points"].items()), flush=True)

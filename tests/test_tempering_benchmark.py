@@ -146,6 +146,7 @@ def test_starts_selects_which_start_runs(bench_script, monkeypatch, tmp_path):
     monkeypatch.setattr(mod, "report", lambda d: "")
     monkeypatch.setattr(mod, "figure", lambda d, p: None)
     monkeypatch.setattr(mod, "MD", str(tmp_path / "t.md"))
+    monkeypatch.setattr(mod, "OUT", str(tmp_path / "t.json"))
 
     def fake(N, gamma, g, sampler, start, steps, burn, seed):
         calls.append((sampler, start, seed))
@@ -201,3 +202,33 @@ def test_a_longer_run_is_paired_with_the_next_shorter_run_on_its_own_j(bench_scr
     assert (g[400000], g[100000]) in P and (g[200000], g[100000]) in P
     assert not any(A == g[400000] and B == g[200000] for A, B in P)
     assert P[(g[400000], g[100000])][300.0][0] == pytest.approx(0.001)
+
+
+def test_results_written_under_the_file_lock(bench_script, monkeypatch, tmp_path):
+    """Each finished run is read, added and written while the process holds OUT + '.lock',
+    so two processes sharing one J (--starts 0.1 and --starts 2.0) cannot drop each
+    other's entry when they finish together."""
+    import fcntl
+    mod = bench_script("tempering")
+    out = str(tmp_path / "t.json")
+    db, held = {"runs": {}, "theory": {"0.3/0.95": {}}}, []
+
+    def save(d):
+        with open(out + ".lock", "w") as f:     # a second open description conflicts
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(f, fcntl.LOCK_UN)
+                held.append(False)
+            except BlockingIOError:
+                held.append(True)
+
+    monkeypatch.setattr(mod, "OUT", out)
+    monkeypatch.setattr(mod, "MD", str(tmp_path / "t.md"))
+    monkeypatch.setattr(mod, "load", lambda: db)
+    monkeypatch.setattr(mod, "save", save)
+    monkeypatch.setattr(mod, "report", lambda d: "")
+    monkeypatch.setattr(mod, "figure", lambda d, p: None)
+    monkeypatch.setattr(mod, "one", lambda *a, **k: {"wall_s": 0.0, "points": {}})
+    assert mod.main(["--N", "250", "--points", "0.3:0.95", "--samplers", "tempering-b3",
+                     "--J-seeds", "4", "--steps", "10", "--starts", "0.1"]) == 0
+    assert held == [True]
