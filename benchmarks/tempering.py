@@ -23,7 +23,9 @@ comparison.
 ``--J-seeds`` repeats the runs on other coupling matrices (J from seed s); the report then
 adds the J-to-J table: per J the two starts, and the mean over J against RS. A run length
 (``--steps``) other than the stored one on the same J, ladder and start is a new entry
-(``stored_key``) and a group of its own, differenced against the shorter runs on the same J.
+(``stored_key``) and a group of its own, differenced against the shorter runs on the same J;
+a ladder run at several lengths also gets a table of each J at its longest run, the mean
+over J from those, and q(N) = q_inf + c / N through such means.
 
 Writes benchmarks/results/tempering.json (one entry per (N, gamma, g, sampler, start,
 J seed, steps), saved as each finishes; existing entries are skipped) and docs/tempering.md (generated; text
@@ -268,6 +270,76 @@ def j_groups(db) -> dict:
     return out
 
 
+def longest_per_j(groups) -> dict:
+    """Per ladder (N, gamma, g, sampler) of ``j_groups``: each J at its longest run with
+    both starts, and the mean over J as in ``j_groups`` (the best estimate the runs give:
+    the shorter runs on the same J are biased low where they made no round trips).
+    {(N, gamma, g, sampler): {"rows": {seed: per_j}, "steps": {seed: steps}, "mean": {beta:
+    (mean, error, combined start disagreement)}, "lengths": number of run lengths}}."""
+    out = {}
+    for ladder in sorted({k[:4] for k in groups}, key=lambda k: (k[0], k[1], k[2],
+                                                                 -ladder_min(k[3]))):
+        lens = sorted(k[4] for k in groups if k[:4] == ladder)
+        rows, steps = {}, {}
+        for n in lens:                      # ascending: a longer run replaces a shorter one
+            for s, v in groups[ladder + (n,)]["rows"].items():
+                rows[s], steps[s] = v, n
+        rows = dict(sorted(rows.items()))
+        mean = {}
+        if len(rows) >= 2:
+            for b in SHOWN:
+                dm = disorder_mean([Estimate(v[b][0], v[b][1]) for v in rows.values()])
+                d = np.array([v[b][2] for v in rows.values()])
+                mean[b] = (dm.mean, dm.err, d.sum() / math.sqrt(len(d)))
+        out[ladder] = {"rows": rows, "steps": dict(sorted(steps.items())), "mean": mean,
+                       "lengths": len(lens)}
+    return out
+
+
+def longest_lines(groups, theory) -> list:
+    """Markdown for ``longest_per_j`` on the ladders run at several lengths, and q(N) =
+    q_inf + c / N through their means where two or more sizes of such a ladder exist."""
+    L = []
+    best = longest_per_j(groups)
+    multi = {k for k, G in best.items() if G["lengths"] > 1 and G["mean"]}
+    for (N, gamma, g, smp) in sorted(multi, key=lambda k: (k[1], k[2], k[3], k[0])):
+        G = best[(N, gamma, g, smp)]
+        th = theory.get(f"{gamma}/{g}", {})
+        L += [f"### Longest run per J: N = {N}, γ = {gamma:g}, g = {g:g}, ladder β = "
+              f"{ladder_min(smp):g} … 1000 ({len(G['rows'])} J)", "",
+              "| J seed | steps | " + " | ".join(f"q (β = {b:g}) | Δ starts" for b in SHOWN)
+              + " |", "|---|---|" + "---|---|" * len(SHOWN)]
+        for s, v in G["rows"].items():
+            L.append(f"| {s} | {G['steps'][s]} | " + " | ".join(
+                f"{v[b][0]:.5f} ± {v[b][1]:.5f} | {v[b][2]:+.1f}" for b in SHOWN) + " |")
+        cells = []
+        for b in SHOWN:
+            m, err, _ = G["mean"][b]
+            t = th.get(f"{b:g}")
+            cells.append(f"**{m:.5f} ± {err:.5f}** | RS {t:.5f}, z = {(m - t) / err:+.1f}"
+                         if t is not None else f"**{m:.5f} ± {err:.5f}** | —")
+        L += ["| mean over J | | " + " | ".join(cells) + " |",
+              "| ΣΔ/√n | | " + " | ".join(f" | {G['mean'][b][2]:+.1f}" for b in SHOWN) + " |", ""]
+    for gamma, g, smp in sorted({k[1:] for k in multi}):
+        sizes = sorted(k[0] for k, G in best.items() if k[1:] == (gamma, g, smp) and G["mean"])
+        if len(sizes) < 2:
+            continue
+        th = theory.get(f"{gamma}/{g}", {})
+        L += [f"### q(N) = q_inf + c / N through the longest-run J means, γ = {gamma:g}, "
+              f"g = {g:g}, ladder β = {ladder_min(smp):g} … 1000 "
+              f"(N = {', '.join(map(str, sizes))})", "",
+              "| β | q_inf | RS | z | χ² (dof) |", "|---|---|---|---|---|"]
+        for b in SHOWN:
+            ms = [best[(N, gamma, g, smp)]["mean"][b] for N in sizes]
+            e = extrapolate(sizes, [m[0] for m in ms], [m[1] for m in ms], power=1.0)
+            t = th.get(f"{b:g}")
+            L.append(f"| {b:g} | {e.y_inf:.5f} ± {e.err:.5f} | "
+                     + (f"{t:.5f} | {(e.y_inf - t) / e.err:+.1f}" if t is not None else "— | ")
+                     + (f" | {e.chi2:.2f} ({e.dof})" if e.dof else " | exact (0)") + " |")
+        L.append("")
+    return L
+
+
 def j_table(db) -> list:
     """Markdown for j_groups: per-J q, the mean over J against RS, the combined start
     disagreement and, where two or more sizes have several J, q(N) = q_inf + c / N through
@@ -322,7 +394,7 @@ def j_table(db) -> list:
                      + (f"{t:.5f} | {(e.y_inf - t) / e.err:+.1f}" if t is not None else "— | ")
                      + (f" | {e.chi2:.2f} ({e.dof})" if e.dof else " | exact (0)") + " |")
         L.append("")
-    return L
+    return L + longest_lines(groups, db.get("theory", {}))
 
 
 def comparisons(groups) -> list:

@@ -232,3 +232,36 @@ def test_results_written_under_the_file_lock(bench_script, monkeypatch, tmp_path
     assert mod.main(["--N", "250", "--points", "0.3:0.95", "--samplers", "tempering-b3",
                      "--J-seeds", "4", "--steps", "10", "--starts", "0.1"]) == 0
     assert held == [True]
+
+
+def test_longest_run_per_j_replaces_the_shorter_one(bench_script):
+    """J = 1 run 4x longer (q higher by 0.004), J = 2 only at 100000 steps: the longest-run
+    mean takes J = 1 from the long run and J = 2 from the short one, (0.114 + 0.12) / 2;
+    with the same ladder at N = 500 (q lower by 0.002 on every J) q(N) = q_inf + c / N
+    through the two means is exact: c / 500 = 0.002, q_inf = 0.115 - 0.002 = 0.113 at
+    beta = 300."""
+    mod = bench_script("tempering")
+    runs = _two_ladders(mod)
+    for start in mod.STARTS:
+        key = mod.stored_key(runs, 250, 0.3, 0.95, "tempering-b3", start, 1, 400000)
+        runs[key] = _run(250, "tempering-b3", start, 1, 0.114, 400000)
+    best = mod.longest_per_j(mod.j_groups({"runs": runs}))
+    G = best[(250, 0.3, 0.95, "tempering-b3")]
+    assert G["steps"] == {1: 400000, 2: 100000} and G["lengths"] == 2
+    assert G["mean"][300.0][0] == pytest.approx(0.117)
+    assert best[(250, 0.3, 0.95, "tempering")]["lengths"] == 1
+    for key, r in list(runs.items()):
+        if r["sampler"] == "tempering-b3":
+            r500 = dict(r, N=500, points={b: {"q": {"mean": v["q"]["mean"] - 0.002, "err": 0.001}}
+                                          for b, v in r["points"].items()})
+            runs[key.replace("250", "500", 1) + "/N500"] = r500
+    db = {"runs": runs, "theory": {"0.3/0.95": {"300": 0.119}}}
+    best = mod.longest_per_j(mod.j_groups(db))
+    assert best[(500, 0.3, 0.95, "tempering-b3")]["mean"][300.0][0] == pytest.approx(0.115)
+    text = "\n".join(mod.j_table(db))
+    assert "Longest run per J: N = 250, γ = 0.3, g = 0.95, ladder β = 3 … 1000 (2 J)" in text
+    assert "Longest run per J: N = 250, γ = 0.3, g = 0.95, ladder β = 30" not in text
+    line = [ln for ln in text.split("\n") if "longest-run J means" in ln]
+    assert len(line) == 1
+    row = text.split(line[0])[1].split("| 300 | ")[1].split(" |")[0]
+    assert float(row.split(" ± ")[0]) == pytest.approx(0.113, abs=1e-5)
