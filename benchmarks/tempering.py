@@ -260,14 +260,49 @@ def j_groups(db) -> dict:
                         if attrs(r) == (N, gamma, g, smp, steps)})
         rows = {s: per_j(db, N, gamma, g, s, smp, steps) for s in seeds}
         rows = {s: v for s, v in rows.items() if v is not None}
-        mean = {}
-        if len(rows) >= 2:
-            for b in SHOWN:
-                dm = disorder_mean([Estimate(v[b][0], v[b][1]) for v in rows.values()])
-                d = np.array([v[b][2] for v in rows.values()])
-                mean[b] = (dm.mean, dm.err, d.sum() / math.sqrt(len(d)))
-        out[(N, gamma, g, smp, steps)] = {"rows": rows, "mean": mean}
+        out[(N, gamma, g, smp, steps)] = {"rows": rows, "mean": j_mean(rows)}
     return out
+
+
+def j_mean(rows) -> dict:
+    """Mean over J of ``per_j`` rows {seed: per_j}, per shown beta: (mean, error, combined
+    start disagreement) as described in ``j_groups``; empty with fewer than two J."""
+    mean = {}
+    if len(rows) >= 2:
+        for b in SHOWN:
+            dm = disorder_mean([Estimate(v[b][0], v[b][1]) for v in rows.values()])
+            d = np.array([v[b][2] for v in rows.values()])
+            mean[b] = (dm.mean, dm.err, d.sum() / math.sqrt(len(d)))
+    return mean
+
+
+def j_cells(v) -> list:
+    """Markdown cells of one J's ``per_j`` per shown beta: q ± error and the starts' Δ."""
+    return [f"{v[b][0]:.5f} ± {v[b][1]:.5f} | {v[b][2]:+.1f}" for b in SHOWN]
+
+
+def mean_cells(mean, th) -> list:
+    """Markdown cells of a mean over J per shown beta: the mean, its error and z against RS."""
+    cells = []
+    for b in SHOWN:
+        m, err, _ = mean[b]
+        t = th.get(f"{b:g}")
+        cells.append(f"**{m:.5f} ± {err:.5f}** | RS {t:.5f}, z = {(m - t) / err:+.1f}"
+                     if t is not None else f"**{m:.5f} ± {err:.5f}** | —")
+    return cells
+
+
+def fit_lines(sizes, means, th) -> list:
+    """Markdown rows of q(N) = q_inf + c / N through means[i][beta] = (mean, error, _) at
+    sizes[i] (``numerics.chaos.extrapolate``, weighted; two sizes give an exact fit)."""
+    L = ["| β | q_inf | RS | z | χ² (dof) |", "|---|---|---|---|---|"]
+    for b in SHOWN:
+        e = extrapolate(sizes, [m[b][0] for m in means], [m[b][1] for m in means], power=1.0)
+        t = th.get(f"{b:g}")
+        L.append(f"| {b:g} | {e.y_inf:.5f} ± {e.err:.5f} | "
+                 + (f"{t:.5f} | {(e.y_inf - t) / e.err:+.1f}" if t is not None else "— | ")
+                 + (f" | {e.chi2:.2f} ({e.dof})" if e.dof else " | exact (0)") + " |")
+    return L + [""]
 
 
 def longest_per_j(groups) -> dict:
@@ -285,14 +320,8 @@ def longest_per_j(groups) -> dict:
             for s, v in groups[ladder + (n,)]["rows"].items():
                 rows[s], steps[s] = v, n
         rows = dict(sorted(rows.items()))
-        mean = {}
-        if len(rows) >= 2:
-            for b in SHOWN:
-                dm = disorder_mean([Estimate(v[b][0], v[b][1]) for v in rows.values()])
-                d = np.array([v[b][2] for v in rows.values()])
-                mean[b] = (dm.mean, dm.err, d.sum() / math.sqrt(len(d)))
-        out[ladder] = {"rows": rows, "steps": dict(sorted(steps.items())), "mean": mean,
-                       "lengths": len(lens)}
+        out[ladder] = {"rows": rows, "steps": dict(sorted(steps.items())),
+                       "mean": j_mean(rows), "lengths": len(lens)}
     return out
 
 
@@ -310,33 +339,18 @@ def longest_lines(groups, theory) -> list:
               "| J seed | steps | " + " | ".join(f"q (β = {b:g}) | Δ starts" for b in SHOWN)
               + " |", "|---|---|" + "---|---|" * len(SHOWN)]
         for s, v in G["rows"].items():
-            L.append(f"| {s} | {G['steps'][s]} | " + " | ".join(
-                f"{v[b][0]:.5f} ± {v[b][1]:.5f} | {v[b][2]:+.1f}" for b in SHOWN) + " |")
-        cells = []
-        for b in SHOWN:
-            m, err, _ = G["mean"][b]
-            t = th.get(f"{b:g}")
-            cells.append(f"**{m:.5f} ± {err:.5f}** | RS {t:.5f}, z = {(m - t) / err:+.1f}"
-                         if t is not None else f"**{m:.5f} ± {err:.5f}** | —")
-        L += ["| mean over J | | " + " | ".join(cells) + " |",
+            L.append(f"| {s} | {G['steps'][s]} | " + " | ".join(j_cells(v)) + " |")
+        L += ["| mean over J | | " + " | ".join(mean_cells(G["mean"], th)) + " |",
               "| ΣΔ/√n | | " + " | ".join(f" | {G['mean'][b][2]:+.1f}" for b in SHOWN) + " |", ""]
     for gamma, g, smp in sorted({k[1:] for k in multi}):
         sizes = sorted(k[0] for k, G in best.items() if k[1:] == (gamma, g, smp) and G["mean"])
         if len(sizes) < 2:
             continue
-        th = theory.get(f"{gamma}/{g}", {})
         L += [f"### q(N) = q_inf + c / N through the longest-run J means, γ = {gamma:g}, "
               f"g = {g:g}, ladder β = {ladder_min(smp):g} … 1000 "
-              f"(N = {', '.join(map(str, sizes))})", "",
-              "| β | q_inf | RS | z | χ² (dof) |", "|---|---|---|---|---|"]
-        for b in SHOWN:
-            ms = [best[(N, gamma, g, smp)]["mean"][b] for N in sizes]
-            e = extrapolate(sizes, [m[0] for m in ms], [m[1] for m in ms], power=1.0)
-            t = th.get(f"{b:g}")
-            L.append(f"| {b:g} | {e.y_inf:.5f} ± {e.err:.5f} | "
-                     + (f"{t:.5f} | {(e.y_inf - t) / e.err:+.1f}" if t is not None else "— | ")
-                     + (f" | {e.chi2:.2f} ({e.dof})" if e.dof else " | exact (0)") + " |")
-        L.append("")
+              f"(N = {', '.join(map(str, sizes))})", ""]
+        L += fit_lines(sizes, [best[(N, gamma, g, smp)]["mean"] for N in sizes],
+                       theory.get(f"{gamma}/{g}", {}))
     return L
 
 
@@ -361,16 +375,9 @@ def j_table(db) -> list:
               "| J seed | " + " | ".join(f"q (β = {b:g}) | Δ starts" for b in SHOWN) + " |",
               "|---|" + "---|---|" * len(SHOWN)]
         for s, v in rows.items():
-            L.append(f"| {s} | " + " | ".join(f"{v[b][0]:.5f} ± {v[b][1]:.5f} | {v[b][2]:+.1f}"
-                                              for b in SHOWN) + " |")
+            L.append(f"| {s} | " + " | ".join(j_cells(v)) + " |")
         if mean:
-            cells = []
-            for b in SHOWN:
-                m, err, _ = mean[b]
-                t = th.get(f"{b:g}")
-                cells.append(f"**{m:.5f} ± {err:.5f}** | RS {t:.5f}, z = {(m - t) / err:+.1f}"
-                             if t is not None else f"**{m:.5f} ± {err:.5f}** | —")
-            L.append("| mean over J | " + " | ".join(cells) + " |")
+            L.append("| mean over J | " + " | ".join(mean_cells(mean, th)) + " |")
             L.append("| ΣΔ/√n | " + " | ".join(f" | {mean[b][2]:+.1f}" for b in SHOWN) + " |")
             bad = {f"{b:g}": sum(abs(v[b][2]) > 3 for v in rows.values()) for b in SHOWN}
             L.append(f"\nJ whose two starts differ by more than 3σ, per β: {bad}.")
@@ -381,19 +388,11 @@ def j_table(db) -> list:
                        if G["mean"] and k[1:] == (gamma, g, smp, steps))
         if len(sizes) < 2:
             continue
-        th = db.get("theory", {}).get(f"{gamma}/{g}", {})
         L += [f"### q(N) = q_inf + c / N through the J means, γ = {gamma:g}, g = {g:g}, "
               f"ladder β = {ladder_min(smp):g} … 1000, {steps} steps "
-              f"(N = {', '.join(map(str, sizes))})", "",
-              "| β | q_inf | RS | z | χ² (dof) |", "|---|---|---|---|---|"]
-        for b in SHOWN:
-            ms = [groups[(N, gamma, g, smp, steps)]["mean"][b] for N in sizes]
-            e = extrapolate(sizes, [m[0] for m in ms], [m[1] for m in ms], power=1.0)
-            t = th.get(f"{b:g}")
-            L.append(f"| {b:g} | {e.y_inf:.5f} ± {e.err:.5f} | "
-                     + (f"{t:.5f} | {(e.y_inf - t) / e.err:+.1f}" if t is not None else "— | ")
-                     + (f" | {e.chi2:.2f} ({e.dof})" if e.dof else " | exact (0)") + " |")
-        L.append("")
+              f"(N = {', '.join(map(str, sizes))})", ""]
+        L += fit_lines(sizes, [groups[(N, gamma, g, smp, steps)]["mean"] for N in sizes],
+                       db.get("theory", {}).get(f"{gamma}/{g}", {}))
     return L + longest_lines(groups, db.get("theory", {}))
 
 
