@@ -53,7 +53,7 @@ from numerics.stats import Estimate  # noqa: E402
 from numerics.transfer import builtin_kernels  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from overlap_distribution import locked  # noqa: E402
+from overlap_distribution import locked, save_json  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "results", "tempering.json")
@@ -113,10 +113,7 @@ def load():
 
 
 def save(db):
-    tmp = f"{OUT}.{os.getpid()}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(db, fh, indent=1)
-    os.replace(tmp, OUT)
+    save_json(OUT, db)
 
 
 def one(N, gamma, g, sampler, start, steps, burn, seed):
