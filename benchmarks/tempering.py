@@ -309,15 +309,14 @@ def longest_per_j(groups) -> dict:
     {(N, gamma, g, sampler): {"rows": {seed: per_j}, "steps": {seed: steps}, "mean": {beta:
     (mean, error, combined start disagreement)}, "lengths": number of run lengths}}."""
     out = {}
-    for ladder in sorted({k[:4] for k in groups}, key=lambda k: (k[0], k[1], k[2],
-                                                                 -ladder_min(k[3]))):
+    for ladder in dict.fromkeys(k[:4] for k in groups):     # in the order of j_groups
         lens = sorted(k[4] for k in groups if k[:4] == ladder)
         rows, steps = {}, {}
         for n in lens:                      # ascending: a longer run replaces a shorter one
             for s, v in groups[ladder + (n,)]["rows"].items():
                 rows[s], steps[s] = v, n
         rows = dict(sorted(rows.items()))
-        out[ladder] = {"rows": rows, "steps": dict(sorted(steps.items())),
+        out[ladder] = {"rows": rows, "steps": {s: steps[s] for s in rows},
                        "mean": j_mean(rows), "lengths": len(lens)}
     return out
 
