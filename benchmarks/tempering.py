@@ -59,6 +59,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "results", "tempering.json")
 MD = os.path.join(os.path.dirname(HERE), "docs", "tempering.md")
 FIG = os.path.join(os.path.dirname(HERE), "docs", "tempering.png")
+PLANTED = os.path.join(HERE, "results", "planted_tempering.json")   # annealed targets, gamma = 0
 POINTS = [(0.0, 1.2), (0.3, 0.82), (0.3, 0.95)]          # (gamma, g)
 SHOWN = (100.0, 300.0, 1000.0)
 STARTS = (0.1, 2.0)
@@ -145,6 +146,26 @@ def one(N, gamma, g, sampler, start, steps, burn, seed):
     if sampler.startswith("tempering"):
         out["tempering"] = s.diagnostics()
     return out
+
+
+def annealed_targets(path=PLANTED) -> dict:
+    """The finite-N annealed q at gamma = 0, eta = 0 that benchmarks/planted_tempering.py
+    computed (the mean of q over P_A(x) ∝ E_J exp(-beta E(x)), exact for planted J and equal
+    to the RS Q = 0 value at N = infinity): {"N|g|beta": (q, error)}; empty without the file."""
+    if not os.path.exists(path):
+        return {}
+    with open(path) as fh:
+        ann = json.load(fh).get("annealed", {})
+    return {k: (v["q"], v["err"]) for k, v in ann.items()}
+
+
+def annealed_at(ann, N, gamma, g) -> dict:
+    """{beta: (q, error)} of ``ann`` (``annealed_targets``, kept as ``db["annealed"]``) for
+    this N and g at the shown betas; empty unless gamma = 0 (the annealed measure is the RS
+    one only there)."""
+    if gamma != 0 or not ann:
+        return {}
+    return {b: ann[k] for b in SHOWN if (k := f"{N}|{g:.12g}|{b:.12g}") in ann}
 
 
 def theory(gamma, g):
@@ -278,14 +299,20 @@ def j_cells(v) -> list:
     return [f"{v[b][0]:.5f} ± {v[b][1]:.5f} | {v[b][2]:+.1f}" for b in SHOWN]
 
 
-def mean_cells(mean, th) -> list:
-    """Markdown cells of a mean over J per shown beta: the mean, its error and z against RS."""
+def mean_cells(mean, th, ann=None) -> list:
+    """Markdown cells of a mean over J per shown beta: the mean, its error and z against RS,
+    and against the annealed q of the same N where ``ann`` ({beta: (q, error)}, gamma = 0)
+    has it (z with both errors in quadrature)."""
     cells = []
     for b in SHOWN:
         m, err, _ = mean[b]
         t = th.get(f"{b:g}")
-        cells.append(f"**{m:.5f} ± {err:.5f}** | RS {t:.5f}, z = {(m - t) / err:+.1f}"
-                     if t is not None else f"**{m:.5f} ± {err:.5f}** | —")
+        cell = (f"**{m:.5f} ± {err:.5f}** | RS {t:.5f}, z = {(m - t) / err:+.1f}"
+                if t is not None else f"**{m:.5f} ± {err:.5f}** | —")
+        if ann and b in ann:
+            a, ae = ann[b]
+            cell += f"; annealed {a:.4f} ± {ae:.4f}, z = {(m - a) / math.hypot(err, ae):+.1f}"
+        cells.append(cell)
     return cells
 
 
@@ -321,9 +348,10 @@ def longest_per_j(groups) -> dict:
     return out
 
 
-def longest_lines(groups, theory) -> list:
+def longest_lines(groups, theory, annealed=None) -> list:
     """Markdown for ``longest_per_j`` on the ladders run at several lengths, and q(N) =
-    q_inf + c / N through their means where two or more sizes of such a ladder exist."""
+    q_inf + c / N through their means where two or more sizes of such a ladder exist;
+    ``annealed`` as ``db["annealed"]`` (``annealed_targets``)."""
     L = []
     best = longest_per_j(groups)
     multi = {k for k, G in best.items() if G["lengths"] > 1 and G["mean"]}
@@ -336,7 +364,8 @@ def longest_lines(groups, theory) -> list:
               + " |", "|---|---|" + "---|---|" * len(SHOWN)]
         for s, v in G["rows"].items():
             L.append(f"| {s} | {G['steps'][s]} | " + " | ".join(j_cells(v)) + " |")
-        L += ["| mean over J | | " + " | ".join(mean_cells(G["mean"], th)) + " |",
+        L += ["| mean over J | | " + " | ".join(mean_cells(G["mean"], th, annealed_at(
+            annealed, N, gamma, g))) + " |",
               "| ΣΔ/√n | | " + " | ".join(f" | {G['mean'][b][2]:+.1f}" for b in SHOWN) + " |", ""]
     for gamma, g, smp in sorted({k[1:] for k in multi}):
         sizes = sorted(k[0] for k, G in best.items() if k[1:] == (gamma, g, smp) and G["mean"])
@@ -362,7 +391,10 @@ def j_table(db) -> list:
          "difference), with the starts' disagreement Δ in σ. Mean over J: ± standard deviation "
          "over J / √(number of J), or the root-mean-square per-J error / √(number of J) when that is "
          "larger. z = (mean over J − RS) / error. ΣΔ/√n: the starts' disagreements summed "
-         "over J / √(number of J), standard normal if every J is equilibrated.", ""]
+         "over J / √(number of J), standard normal if every J is equilibrated. At γ = 0 the "
+         "mean is also compared with the annealed q of the same N "
+         "(benchmarks/planted_tempering.py, exact average over planted J; the RS value is its "
+         "N → ∞ limit) where that was computed.", ""]
     for (N, gamma, g, smp, steps), G in groups.items():
         rows, mean = G["rows"], G["mean"]
         th = db.get("theory", {}).get(f"{gamma}/{g}", {})
@@ -373,7 +405,8 @@ def j_table(db) -> list:
         for s, v in rows.items():
             L.append(f"| {s} | " + " | ".join(j_cells(v)) + " |")
         if mean:
-            L.append("| mean over J | " + " | ".join(mean_cells(mean, th)) + " |")
+            L.append("| mean over J | " + " | ".join(
+                mean_cells(mean, th, annealed_at(db.get("annealed"), N, gamma, g))) + " |")
             L.append("| ΣΔ/√n | " + " | ".join(f" | {mean[b][2]:+.1f}" for b in SHOWN) + " |")
             bad = {f"{b:g}": sum(abs(v[b][2]) > 3 for v in rows.values()) for b in SHOWN}
             L.append(f"\nJ whose two starts differ by more than 3σ, per β: {bad}.")
@@ -389,7 +422,7 @@ def j_table(db) -> list:
               f"(N = {', '.join(map(str, sizes))})", ""]
         L += fit_lines(sizes, [groups[(N, gamma, g, smp, steps)]["mean"] for N in sizes],
                        db.get("theory", {}).get(f"{gamma}/{g}", {}))
-    return L + longest_lines(groups, db.get("theory", {}))
+    return L + longest_lines(groups, db.get("theory", {}), db.get("annealed"))
 
 
 def comparisons(groups) -> list:
@@ -569,6 +602,7 @@ def main(argv=None):
         txt = open(MD).read()
         if NOTES in txt:
             notes = txt.split(NOTES, 1)[1]
+    db["annealed"] = annealed_targets()
     with open(MD, "w") as fh:
         fh.write(report(db) + "\n" + NOTES + notes)
     figure(db, FIG)

@@ -265,3 +265,33 @@ def test_longest_run_per_j_replaces_the_shorter_one(bench_script):
     assert len(line) == 1
     row = text.split(line[0])[1].split("| 300 | ")[1].split(" |")[0]
     assert float(row.split(" ± ")[0]) == pytest.approx(0.113, abs=1e-5)
+
+
+def test_gamma0_mean_is_compared_with_the_annealed_q_of_its_size(bench_script, tmp_path):
+    """At gamma = 0 the several-J mean gets the annealed q of the same N from the planted
+    benchmark's file: two J with q = 0.17, 0.19 (mean 0.18, error 0.01) against an annealed
+    0.16 +- 0.01 give z = 0.02 / sqrt(2) 0.01 = +1.4; N = 500 (no target) and gamma = 0.3
+    (RS is not the annealed value there) get none."""
+    import json
+    mod = bench_script("tempering")
+    path = tmp_path / "planted.json"
+    path.write_text(json.dumps({"annealed": {
+        "250|1.2|100": {"q": 0.16, "err": 0.01}, "250|1.2|3": {"q": 0.5, "err": 0.1},
+        "250|0.95|100": {"q": 0.3, "err": 0.01}}}))
+    ann = mod.annealed_targets(str(path))
+    assert mod.annealed_at(ann, 250, 0.0, 1.2) == {100.0: (0.16, 0.01)}
+    assert mod.annealed_at(ann, 500, 0.0, 1.2) == {} and mod.annealed_at(ann, 250, 0.3, 0.95) == {}
+    assert mod.annealed_targets(str(tmp_path / "missing.json")) == {}
+    runs = {}
+    for N, gamma, g in ((250, 0.0, 1.2), (500, 0.0, 1.2), (250, 0.3, 0.95)):
+        for seed, q in ((1, 0.17), (2, 0.19)):
+            for start in mod.STARTS:
+                r = _run(N, "tempering-b3", start, seed, q)
+                r.update(gamma=gamma, g=g)
+                runs[mod.run_key(N, gamma, g, "tempering-b3", start, seed)] = r
+    text = "\n".join(mod.j_table({"runs": runs, "annealed": ann}))
+    means = [ln for ln in text.split("\n") if ln.startswith("| mean over J")]
+    assert len(means) == 3
+    with_ann = [ln for ln in means if "annealed" in ln]
+    assert len(with_ann) == 1
+    assert "**0.18000 ± 0.01000** | —; annealed 0.1600 ± 0.0100, z = +1.4" in with_ann[0]
