@@ -495,14 +495,15 @@ def paired_lines(groups) -> list:
 
 def figure(db, path):
     """q against beta per (N, gamma, g): both starts of each sampler on J seed 0, the mean
-    over J where several J were run, and the RS solution."""
+    over J where several J were run, the RS solution and, at gamma = 0, the annealed q of
+    each N (``db["annealed"]``)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     groups = sorted({(r["gamma"], r["g"]) for r in db["runs"].values()})
     Ns = sorted({r["N"] for r in db["runs"].values()})
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 7.5), squeeze=False)
     bs = np.array(SHOWN)
     runs = {k: r for k, r in db["runs"].items() if r.get("seed", 0) == 0}
     jg = j_groups(db)
@@ -532,13 +533,19 @@ def figure(db, path):
                         fmt="D-" if smp == "tempering" else "^--", ms=6, lw=0.8, capsize=3,
                         color=f"C{(6 + i) % 10}",
                         label=f"{smp}, N = {N}, {steps} steps, mean of {len(G['rows'])} J")
+        for N in Ns:                        # gamma = 0: the exact annealed q of each size
+            ann = annealed_at(db.get("annealed"), N, gamma, g)
+            if len(ann) == len(SHOWN):
+                ax.errorbar(bs, [ann[b][0] for b in SHOWN], yerr=[ann[b][1] for b in SHOWN],
+                            fmt="x:", ms=6, lw=0.8, capsize=2, color="0.4",
+                            label=f"annealed, N = {N}")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("β")
         ax.set_ylabel("q")
         ax.set_title(f"γ = {gamma:g}, g = {g:g}", fontsize=10)
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     fig.suptitle("Two starts per sampler: plain MALA against parallel tempering in β", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
