@@ -148,7 +148,12 @@ def test_tempering_on_planted_couplings_returns_the_annealed_mean(bench_script, 
     md = (tmp_path / "p.md").read_text()
     assert (f"| {N} | {q_ann:.4f} ± {e_ann:.4f}, {2 * beta * en - 1:+.4f} ± {2 * beta * en_err:.4f}"
             f" | {tq.mean():.4f} ± ") in md
-    assert "| i.i.d., J_ii = 0 |" in md and "(24 J) | " + f"{runs[-1]['q']['mean']:.4f}" in md
+    # tempered <q>_J against the q of the planted state on the same J: mean zero
+    dq, dq_err = mod.planted_state_difference(runs)
+    assert dq == pytest.approx(np.mean(tq - [r["planted_q"] for r in runs[:-1]]))
+    assert abs(dq) < 4 * dq_err, (dq, dq_err)
+    assert "| i.i.d., J_ii = 0 |" in md
+    assert f"(24 J) | {dq:+.4f} ± {dq_err:.4f} | {runs[-1]['q']['mean']:.4f}" in md
 
 
 def test_paired_differences_use_only_common_couplings(bench_script):
@@ -262,3 +267,18 @@ def test_gap_fits_recover_exact_lines_and_refuse_bad_input(bench_script):
     assert line.startswith("* g = 1.2, β = 3 … 10, N = 250, 500, 1000, 2000") and blank == ""
     assert "b = 3.00 ± " in line and "χ² 0.0, 2 dof" in line
     assert mod._gap_fit_lines(rows[:2]) == []             # two sizes: nothing to fit
+
+
+def test_planted_state_difference_pairs_each_run_with_its_planted_state(bench_script):
+    """Mean over planted J of <q>_J - q(x_J): runs with q = 0.15, 0.11 and planted states
+    0.16, 0.10 give (-0.01 + 0.01) / 2 = 0 with the spread error 0.01; i.i.d. runs (no
+    planted state) are left out, and without planted runs there is no value."""
+    mod = bench_script("planted_tempering")
+    runs = [{"q": {"mean": 0.15, "err": 0.001}, "planted_q": 0.16},
+            {"q": {"mean": 0.11, "err": 0.001}, "planted_q": 0.10},
+            {"q": {"mean": 0.50, "err": 0.001}, "source": "iid"}]
+    m, err = mod.planted_state_difference(runs)
+    assert m == pytest.approx(0.0, abs=1e-12) and err == pytest.approx(0.01)
+    runs[1]["planted_q"] = 0.08
+    assert mod.planted_state_difference(runs)[0] == pytest.approx(0.01)
+    assert mod.planted_state_difference(runs[2:]) is None
