@@ -13,7 +13,9 @@ The same tempering run (``overlap_distribution.run_one``: ladder beta_min ... be
 sets, exchanges every 10 steps) is made on planted J, walker set 1 starting at the planted
 x on the top rung and set 0 at x ~ N(0, 1). If the sampler equilibrates, its q at beta
 averages to the annealed q(x) over planted J; if it does not, it falls short on planted J
-as well. The control (``--iid``) makes the same runs on typical couplings of the same
+as well. Since x is itself an exact draw from exp(-beta E(x; J)) / Z(J), the tempered <q>_J
+minus q(x) on the same J also has mean zero over planted J (``planted_state_difference``),
+a check without the J-to-J spread of <q>_J. The control (``--iid``) makes the same runs on typical couplings of the same
 ensemble (i.i.d. N(0, 1/N), J_ii = 0, both walker sets from x ~ N(0, 1)); runs of
 benchmarks/overlap_distribution.py (nonzero diagonal) with the same ladder are listed too.
 Findings in docs/planted.md.

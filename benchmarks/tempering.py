@@ -54,6 +54,7 @@ from numerics.transfer import builtin_kernels  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from overlap_distribution import locked, save_json  # noqa: E402
+from planted_tempering import _akey as annealed_key  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "results", "tempering.json")
@@ -165,7 +166,7 @@ def annealed_at(ann, N, gamma, g) -> dict:
     one only there)."""
     if gamma != 0 or not ann:
         return {}
-    return {b: ann[k] for b in SHOWN if (k := f"{N}|{g:.12g}|{b:.12g}") in ann}
+    return {b: ann[k] for b in SHOWN if (k := annealed_key(N, g, b)) in ann}
 
 
 def theory(gamma, g):
