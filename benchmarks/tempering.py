@@ -239,15 +239,22 @@ def find(db, N, gamma, g, sampler, start, seed, steps=None):
 
 
 def per_j(db, N, gamma, g, seed, sampler="tempering", steps=None):
-    """q per shown beta on one J from the two tempering starts of one run length: their mean,
-    an error that covers both their errors and half their difference, and the starts'
-    disagreement in sigma. None when a start is missing."""
-    rr = [find(db, N, gamma, g, sampler, s, seed, steps) for s in STARTS]
-    if any(r is None for r in rr):
+    """q per shown beta on one J from the tempering starts of one run length. With both
+    starts: their mean, an error that covers both their errors and half their difference,
+    and the starts' disagreement in sigma. With one start (a J run once, to add J rather
+    than check starts): its q and error, and a disagreement of nan (no start check). None
+    when neither start was run."""
+    rr = [r for r in (find(db, N, gamma, g, sampler, s, seed, steps) for s in STARTS)
+          if r is not None]
+    if not rr:
         return None
     out = {}
     for b in SHOWN:
-        q0, q1 = (r["points"][f"{b:g}"]["q"] for r in rr)
+        qs = [r["points"][f"{b:g}"]["q"] for r in rr]
+        if len(qs) == 1:
+            out[b] = (qs[0]["mean"], qs[0]["err"], math.nan)
+            continue
+        q0, q1 = qs
         comb = math.hypot(q0["err"], q1["err"])
         out[b] = (0.5 * (q0["mean"] + q1["mean"]), max(0.5 * comb, 0.5 * abs(q0["mean"] - q1["mean"])),
                   (q0["mean"] - q1["mean"]) / comb)
@@ -285,19 +292,26 @@ def j_groups(db) -> dict:
 
 def j_mean(rows) -> dict:
     """Mean over J of ``per_j`` rows {seed: per_j}, per shown beta: (mean, error, combined
-    start disagreement) as described in ``j_groups``; empty with fewer than two J."""
+    start disagreement) as described in ``j_groups``, the last over the J run from both
+    starts (nan when none was); empty with fewer than two J."""
     mean = {}
     if len(rows) >= 2:
         for b in SHOWN:
             dm = disorder_mean([Estimate(v[b][0], v[b][1]) for v in rows.values()])
             d = np.array([v[b][2] for v in rows.values()])
-            mean[b] = (dm.mean, dm.err, d.sum() / math.sqrt(len(d)))
+            d = d[np.isfinite(d)]
+            mean[b] = (dm.mean, dm.err, d.sum() / math.sqrt(len(d)) if len(d) else math.nan)
     return mean
+
+
+def _delta(x, none="one start") -> str:
+    """A start disagreement in sigma for a table cell (``none`` for nan)."""
+    return none if math.isnan(x) else f"{x:+.1f}"
 
 
 def j_cells(v) -> list:
     """Markdown cells of one J's ``per_j`` per shown beta: q ± error and the starts' Δ."""
-    return [f"{v[b][0]:.5f} ± {v[b][1]:.5f} | {v[b][2]:+.1f}" for b in SHOWN]
+    return [f"{v[b][0]:.5f} ± {v[b][1]:.5f} | {_delta(v[b][2])}" for b in SHOWN]
 
 
 def mean_cells(mean, th, ann=None) -> list:
@@ -331,9 +345,9 @@ def fit_lines(sizes, means, th) -> list:
 
 
 def longest_per_j(groups) -> dict:
-    """Per ladder (N, gamma, g, sampler) of ``j_groups``: each J at its longest run with
-    both starts, and the mean over J as in ``j_groups`` (the best estimate the runs give:
-    the shorter runs on the same J are biased low where they made no round trips).
+    """Per ladder (N, gamma, g, sampler) of ``j_groups``: each J at its longest run (with
+    both starts or one), and the mean over J as in ``j_groups`` (the best estimate the runs
+    give: the shorter runs on the same J are biased low where they made no round trips).
     {(N, gamma, g, sampler): {"rows": {seed: per_j}, "steps": {seed: steps}, "mean": {beta:
     (mean, error, combined start disagreement)}, "lengths": number of run lengths}}."""
     out = {}
@@ -367,7 +381,7 @@ def longest_lines(groups, theory, annealed=None) -> list:
             L.append(f"| {s} | {G['steps'][s]} | " + " | ".join(j_cells(v)) + " |")
         L += ["| mean over J | | " + " | ".join(mean_cells(G["mean"], th, annealed_at(
             annealed, N, gamma, g))) + " |",
-              "| ΣΔ/√n | | " + " | ".join(f" | {G['mean'][b][2]:+.1f}" for b in SHOWN) + " |", ""]
+              "| ΣΔ/√n | | " + " | ".join(f" | {_delta(G['mean'][b][2], '—')}" for b in SHOWN) + " |", ""]
     for gamma, g, smp in sorted({k[1:] for k in multi}):
         sizes = sorted(k[0] for k, G in best.items() if k[1:] == (gamma, g, smp) and G["mean"])
         if len(sizes) < 2:
@@ -389,10 +403,12 @@ def j_table(db) -> list:
         return []
     L = ["## Several J: tempering, mean of the two starts per J", "",
          "Per J: mean of the two starts ± max(half their combined error, half their "
-         "difference), with the starts' disagreement Δ in σ. Mean over J: ± standard deviation "
+         "difference), with the starts' disagreement Δ in σ; a J run from one start only "
+         "shows that run's q and error ('one start', no Δ). Mean over J: ± standard deviation "
          "over J / √(number of J), or the root-mean-square per-J error / √(number of J) when that is "
          "larger. z = (mean over J − RS) / error. ΣΔ/√n: the starts' disagreements summed "
-         "over J / √(number of J), standard normal if every J is equilibrated. At γ = 0 the "
+         "over the J run from both starts / √(their number), standard normal if every J is "
+         "equilibrated. At γ = 0 the "
          "mean is also compared with the annealed q of the same N "
          "(benchmarks/planted_tempering.py, exact average over planted J; the RS value is its "
          "N → ∞ limit) where that was computed.", ""]
@@ -408,7 +424,7 @@ def j_table(db) -> list:
         if mean:
             L.append("| mean over J | " + " | ".join(
                 mean_cells(mean, th, annealed_at(db.get("annealed"), N, gamma, g))) + " |")
-            L.append("| ΣΔ/√n | " + " | ".join(f" | {mean[b][2]:+.1f}" for b in SHOWN) + " |")
+            L.append("| ΣΔ/√n | " + " | ".join(f" | {_delta(mean[b][2], '—')}" for b in SHOWN) + " |")
             bad = {f"{b:g}": sum(abs(v[b][2]) > 3 for v in rows.values()) for b in SHOWN}
             L.append(f"\nJ whose two starts differ by more than 3σ, per β: {bad}.")
         L.append("")
@@ -528,7 +544,7 @@ def figure(db, path):
                                 label=f"{smp}, N = {N}, start {s}")
         for i, (N, smp, steps) in enumerate(sorted((k[0], k[3], k[4]) for k, G in jg.items()
                                                    if k[1:3] == (gamma, g) and G["mean"])):
-            G = jg[(N, gamma, g, smp, steps)]  # several-J means (tempering, both starts per J)
+            G = jg[(N, gamma, g, smp, steps)]  # several-J means (tempering, the starts run per J)
             ax.errorbar(bs * (1 + 0.015 * i), [G["mean"][b][0] for b in SHOWN],
                         yerr=[G["mean"][b][1] for b in SHOWN],
                         fmt="D-" if smp == "tempering" else "^--", ms=6, lw=0.8, capsize=3,

@@ -295,3 +295,29 @@ def test_gamma0_mean_is_compared_with_the_annealed_q_of_its_size(bench_script, t
     with_ann = [ln for ln in means if "annealed" in ln]
     assert len(with_ann) == 1
     assert "**0.18000 ± 0.01000** | —; annealed 0.1600 ± 0.0100, z = +1.4" in with_ann[0]
+
+
+def test_a_j_run_from_one_start_joins_the_mean_without_a_start_check(bench_script):
+    """J = 1, 2 from both starts (q = 0.11, 0.12 at N = 250 on the beta = 3 ladder) and
+    J = 3 from start 0.1 alone (q = 0.16, error 0.001): the mean over the three J is 0.13,
+    its error the spread over J, sqrt((0.02^2 + 0.01^2 + 0.03^2) / 2 / 3); J = 3 shows 'one start' and the combined
+    start disagreement sums J = 1, 2 only (0 here); a J with no start run is absent."""
+    mod = bench_script("tempering")
+    runs = _two_ladders(mod)
+    runs[mod.run_key(250, 0.3, 0.95, "tempering-b3", 0.1, 3)] = _run(
+        250, "tempering-b3", 0.1, 3, 0.16)
+    db = {"runs": runs}
+    v = mod.per_j(db, 250, 0.3, 0.95, 3, "tempering-b3")
+    assert v[300.0][:2] == (0.16, 0.001) and math.isnan(v[300.0][2])
+    assert mod.per_j(db, 250, 0.3, 0.95, 4, "tempering-b3") is None
+    G = mod.j_groups(db)[(250, 0.3, 0.95, "tempering-b3", 100000)]
+    assert sorted(G["rows"]) == [1, 2, 3]
+    m, err, dsum = G["mean"][300.0]
+    assert m == pytest.approx(0.13) and err == pytest.approx(math.sqrt(0.0014 / 2 / 3))
+    assert dsum == 0.0
+    text = "\n".join(mod.j_table(db))
+    row = [ln for ln in text.split("\n") if ln.startswith("| 3 | 0.16000")]
+    assert len(row) == 1 and row[0].count("one start") == len(mod.SHOWN)
+    only = {"runs": {k: r for k, r in runs.items() if r["seed"] == 3 or r["start"] == 0.1}}
+    assert math.isnan(mod.j_groups(only)[(250, 0.3, 0.95, "tempering-b3", 100000)]
+                      ["mean"][300.0][2])
