@@ -401,7 +401,7 @@ def j_table(db) -> list:
     groups = j_groups(db)
     if not groups:
         return []
-    L = ["## Several J: tempering, mean of the two starts per J", "",
+    L = ["## Several J: tempering, mean of the starts run per J (both, or one)", "",
          "Per J: mean of the two starts ± max(half their combined error, half their "
          "difference), with the starts' disagreement Δ in σ; a J run from one start only "
          "shows that run's q and error ('one start', no Δ). Mean over J: ± standard deviation "
